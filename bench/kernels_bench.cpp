@@ -148,6 +148,7 @@ struct Row {
   uint32_t n;
   double native_ms, interp_ms, fuel_ms;
   uint64_t fuel_used;
+  uint64_t checksum;
 };
 
 /// Measures one kernel; nullopt (after saying why on stderr) if anything disagrees or fails.
@@ -196,19 +197,21 @@ std::optional<Row> measure(const Kernel& kernel, const Options& options) {
     row.fuel_ms = std::min(row.fuel_ms, metered->ms);
   }
   row.fuel_used = expected_fuel.value_or(0);
+  row.checksum = expected.value_or(0);
   return row;
 }
 
 void print_header() {
-  std::printf("%-8s %10s %10s %11s %8s %13s %8s %7s %14s\n", "kernel", "n", "native ms",
-              "interp ms", "ratio", "interp+fuel", "ratio", "fuel %", "fuel used");
+  std::printf("%-8s %10s %10s %11s %8s %13s %8s %7s %14s  %s\n", "kernel", "n", "native ms",
+              "interp ms", "ratio", "interp+fuel", "ratio", "fuel %", "fuel used", "checksum");
 }
 
 void print_row(const Row& row) {
-  std::printf("%-8s %10u %10.1f %11.1f %7.1fx %13.1f %7.1fx %6.1f%% %14llu\n", row.name, row.n,
-              row.native_ms, row.interp_ms, row.interp_ms / row.native_ms, row.fuel_ms,
+  std::printf("%-8s %10u %10.1f %11.1f %7.1fx %13.1f %7.1fx %6.1f%% %14llu  %llu\n", row.name,
+              row.n, row.native_ms, row.interp_ms, row.interp_ms / row.native_ms, row.fuel_ms,
               row.fuel_ms / row.native_ms, (row.fuel_ms / row.interp_ms - 1) * 100,
-              static_cast<unsigned long long>(row.fuel_used));
+              static_cast<unsigned long long>(row.fuel_used),
+              static_cast<unsigned long long>(row.checksum));
   std::fflush(stdout);
 }
 
