@@ -8,7 +8,7 @@
 set -euo pipefail
 crate=$(cd "$1" && pwd)
 target_dir=$2
-out=$3
+out=$(cd "$(dirname "$3")" && pwd)/$(basename "$3")
 mkdir -p "$target_dir"
 target_dir=$(cd "$target_dir" && pwd)
 name=$(sed -n 's/^name = "\(.*\)"/\1/p' "$crate/Cargo.toml" | head -1 | tr - _)
