@@ -332,7 +332,7 @@ L_br_drop : {
   const uint32_t keep = ip->keep();
   uint64_t* dst = sp - keep - ip->drop();
   for (uint32_t i = 0; i < keep; ++i)
-    dst[i] = sp[i - keep];
+    dst[i] = (sp - keep)[i];
   sp = dst + keep;
   ip = code_base + ip->a;
   TG_DISPATCH();
@@ -366,7 +366,7 @@ L_br_table : {
   const ir::BrTarget& t = func->code->br_targets[ip->a + index];
   uint64_t* dst = sp - t.keep - t.drop;
   for (uint32_t i = 0; i < t.keep; ++i)
-    dst[i] = sp[i - t.keep];
+    dst[i] = (sp - t.keep)[i];
   sp = dst + t.keep;
   ip = code_base + t.pc;
   TG_DISPATCH();
@@ -374,7 +374,7 @@ L_br_table : {
 L_return_ : {
   const uint32_t n = ip->a;
   for (uint32_t i = 0; i < n; ++i)
-    fp[i] = sp[i - n];
+    fp[i] = (sp - n)[i];
   if (depth == 0) {
     ex.fuel = fuel;
     return true;

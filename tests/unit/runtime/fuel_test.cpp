@@ -1,1 +1,213 @@
-// placeholder: being written
+// Fuel accounting, interruption and resource limits, with costs computed by hand from ir.hpp.
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "runtime/store.hpp"
+#include "tests/utils/wat.hpp"
+
+namespace tollgate::runtime {
+namespace {
+
+using test::load_wat;
+
+struct Guest {
+  Store store;
+  Instance* inst = nullptr;
+
+  explicit Guest(std::string_view wat, StoreLimits limits = {}) : store(limits) {
+    auto module = load_wat(wat);
+    if (!module)
+      return;
+    auto r = instantiate(store, module, {});
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    if (r.ok())
+      inst = *r;
+  }
+  CallResult run(std::string_view name,
+                 std::vector<Value> args,
+                 std::optional<uint64_t> fuel,
+                 const std::atomic<bool>* interrupt = nullptr) {
+    CallOptions opts;
+    opts.fuel = fuel;
+    opts.interrupt = interrupt;
+    Function* f = inst ? inst->exported_function(name) : nullptr;
+    if (f == nullptr) {
+      ADD_FAILURE() << "no export " << name;
+      return {};
+    }
+    return call(store, *f, args, opts);
+  }
+  uint32_t global_i32(std::string_view name) {
+    auto e = inst->find_export(name);
+    return e && e->kind == ExternKind::global ? e->global->get().i32 : 0xDEADBEEF;
+  }
+};
+
+bool out_of_fuel(const CallResult& r) {
+  return r.trap && r.trap->kind == TrapKind::out_of_fuel;
+}
+
+// The loop body is one block: global.get, i32.const, i32.add, global.set, global.get,
+// local.get, i32.lt_u, br_if = 8 units. `loop` and both `end`s cost 0, so nothing else is charged.
+constexpr std::string_view kCounterLoop = R"((module
+  (global $count (export "count") (mut i32) (i32.const 0))
+  (func (export "run") (param $n i32)
+    (loop $l
+      (global.set $count (i32.add (global.get $count) (i32.const 1)))
+      (br_if $l (i32.lt_u (global.get $count) (local.get $n)))))
+))";
+
+TEST(FuelTest, LoopRunsOutAtTheExpectedIteration) {
+  {
+    Guest g(kCounterLoop);
+    CallResult r = g.run("run", {Value::make_i32(10)}, 8 * 10);
+    EXPECT_TRUE(r.ok()) << (r.trap ? r.trap->message() : "");
+    EXPECT_EQ(r.fuel_left, 0u);
+    EXPECT_EQ(g.global_i32("count"), 10u);
+  }
+  {
+    Guest g(kCounterLoop);
+    CallResult r = g.run("run", {Value::make_i32(10)}, 8 * 5 + 3);
+    EXPECT_TRUE(out_of_fuel(r));
+    EXPECT_EQ(r.trap->message(), "out of fuel");
+    EXPECT_EQ(r.fuel_left, 3u);  // the failed charge leaves the remainder untouched
+    EXPECT_EQ(g.global_i32("count"), 5u);
+  }
+  {
+    Guest g(kCounterLoop);
+    CallResult r = g.run("run", {Value::make_i32(10)}, 8 * 10 - 1);
+    EXPECT_TRUE(out_of_fuel(r));
+    EXPECT_EQ(r.fuel_left, 7u);
+    EXPECT_EQ(g.global_i32("count"), 9u);
+  }
+  {
+    Guest g(kCounterLoop);
+    CallResult r = g.run("run", {Value::make_i32(1000)}, std::nullopt);
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r.fuel_left, 0u);  // unmetered
+    EXPECT_EQ(g.global_i32("count"), 1000u);
+  }
+}
+
+TEST(FuelTest, CalleesPayForThemselvesAndBranchesSplitBlocks) {
+  Guest g(R"((module
+    (global $count (export "count") (mut i32) (i32.const 0))
+    (func $inc (global.set $count (i32.add (global.get $count) (i32.const 1))))
+    (func (export "calls") (call $inc) (call $inc) (call $inc))
+    (func (export "branchy") (param i32) (result i32)
+      (if (result i32) (local.get 0) (then (i32.const 1)) (else (i32.const 2))))
+    (func (export "trap_after") (drop (i32.const 1)) (unreachable))
+  ))");
+  // Caller: 3 calls = 3 units paid at entry; each callee: 4 units.
+  CallResult r = g.run("calls", {}, 15);
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.fuel_left, 0u);
+  EXPECT_EQ(g.global_i32("count"), 3u);
+  r = g.run("calls", {}, 14);
+  EXPECT_TRUE(out_of_fuel(r));
+  EXPECT_EQ(r.fuel_left, 3u);
+  EXPECT_EQ(g.global_i32("count"), 5u);
+  // Entry block local.get + if = 2; each arm = 1 more, charged after the conditional branch.
+  r = g.run("branchy", {Value::make_i32(1)}, 3);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.values[0].i32, 1u);
+  EXPECT_EQ(r.fuel_left, 0u);
+  r = g.run("branchy", {Value::make_i32(0)}, 10);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.values[0].i32, 2u);
+  EXPECT_EQ(r.fuel_left, 7u);
+  r = g.run("branchy", {Value::make_i32(0)}, 2);
+  EXPECT_TRUE(out_of_fuel(r));
+  EXPECT_EQ(r.fuel_left, 0u);
+  // Fuel left is reported after other traps too: the block (i32.const, drop, unreachable) is
+  // paid in full on entry.
+  r = g.run("trap_after", {}, 10);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.trap->kind, TrapKind::unreachable);
+  EXPECT_EQ(r.fuel_left, 7u);
+}
+
+TEST(FuelTest, BulkOperationsChargeTheirSizeBeforeActing) {
+  Guest g(R"((module
+    (memory 1 10)
+    (func (export "fill") (param i32) (memory.fill (i32.const 0) (i32.const 1) (local.get 0)))
+    (func (export "peek") (result i32) (i32.load8_u (i32.const 0)))
+    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  ))");
+  // Static: i32.const, i32.const, local.get, memory.fill = 4; dynamic: 640 / 64 = 10.
+  CallResult r = g.run("fill", {Value::make_i32(640)}, 14);
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.fuel_left, 0u);
+  Guest g2(R"((module
+    (memory 1)
+    (func (export "fill") (param i32) (memory.fill (i32.const 0) (i32.const 1) (local.get 0)))
+    (func (export "peek") (result i32) (i32.load8_u (i32.const 0)))
+  ))");
+  r = g2.run("fill", {Value::make_i32(640)}, 13);
+  EXPECT_TRUE(out_of_fuel(r));
+  EXPECT_EQ(r.fuel_left, 9u);
+  CallResult peek = g2.run("peek", {}, std::nullopt);
+  ASSERT_TRUE(peek.ok());
+  EXPECT_EQ(peek.values[0].i32, 0u);             // nothing was written
+  r = g2.run("fill", {Value::make_i32(63)}, 4);  // under one unit of dynamic cost
+  EXPECT_TRUE(r.ok());
+  // memory.grow: local.get + memory.grow = 2, plus 64 per page.
+  r = g.run("grow", {Value::make_i32(2)}, 2 + 128);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.values[0].i32, 1u);
+  EXPECT_EQ(r.fuel_left, 0u);
+  r = g.run("grow", {Value::make_i32(1)}, 2 + 63);
+  EXPECT_TRUE(out_of_fuel(r));
+  EXPECT_EQ(r.fuel_left, 63u);
+  EXPECT_EQ(g.inst->memories[0]->pages(), 3u);
+}
+
+TEST(FuelTest, InterruptStopsAnInfiniteLoopPromptly) {
+  Guest g(R"((module (func (export "spin") (loop $l (br $l)))))");
+  for (bool metered : {false, true}) {
+    std::atomic<bool> stop{false};
+    const auto start = std::chrono::steady_clock::now();
+    std::thread timer([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      stop.store(true);
+    });
+    CallResult r =
+        g.run("spin", {}, metered ? std::optional<uint64_t>(UINT64_MAX) : std::nullopt, &stop);
+    timer.join();
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.trap->kind, TrapKind::interrupted);
+    EXPECT_EQ(r.trap->message(), "interrupted");
+    EXPECT_LT(elapsed, std::chrono::seconds(2));
+  }
+}
+
+TEST(FuelTest, MemoryLimitStopsAMemoryBomb) {
+  StoreLimits limits;
+  limits.max_memory_pages = 16;
+  Guest g(R"((module
+    (memory 1)
+    (func (export "bomb") (result i32) (local $n i32)
+      (block $done (loop $l
+        (br_if $done (i32.eq (memory.grow (i32.const 1)) (i32.const -1)))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br $l)))
+      (local.get $n))
+    (func (export "big") (result i32) (memory.grow (i32.const 65535)))
+  ))",
+          limits);
+  CallResult r = g.run("bomb", {}, std::nullopt);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.values[0].i32, 15u);
+  EXPECT_EQ(g.inst->memories[0]->pages(), 16u);
+  r = g.run("big", {}, std::nullopt);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.values[0].i32, 0xFFFFFFFFu);
+}
+
+}  // namespace
+}  // namespace tollgate::runtime

@@ -1,1 +1,625 @@
-// placeholder: being written
+// Interpreter semantics per instruction class, checked against the WebAssembly 2.0 spec.
+// SPDX-License-Identifier: Apache-2.0
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <limits>
+
+#include "runtime/store.hpp"
+#include "tests/utils/wat.hpp"
+
+namespace tollgate::runtime {
+namespace {
+
+using test::load_wat;
+
+// Instantiates one WAT module without imports and calls its exports.
+class Fixture {
+ public:
+  explicit Fixture(std::string_view wat, StoreLimits limits = {}) : store_(limits) {
+    auto module = load_wat(wat);
+    if (!module)
+      return;
+    auto inst = instantiate(store_, module, {});
+    EXPECT_TRUE(inst.ok()) << (inst.ok() ? "" : inst.error().message);
+    if (inst.ok())
+      inst_ = *inst;
+  }
+  CallResult call(std::string_view name, std::vector<Value> args = {}, CallOptions opts = {}) {
+    Function* f = inst_ ? inst_->exported_function(name) : nullptr;
+    if (f == nullptr) {
+      ADD_FAILURE() << "no export " << name;
+      return {};
+    }
+    return runtime::call(store_, *f, args, opts);
+  }
+  Store& store() { return store_; }
+  Instance* instance() { return inst_; }
+
+ private:
+  Store store_;
+  Instance* inst_ = nullptr;
+};
+
+Value i32(uint32_t v) {
+  return Value::make_i32(v);
+}
+Value i64(uint64_t v) {
+  return Value::make_i64(v);
+}
+Value f32(float v) {
+  return Value::make_f32(v);
+}
+Value f64(double v) {
+  return Value::make_f64(v);
+}
+Value f32b(uint32_t v) {
+  return Value::make_f32_bits(v);
+}
+Value f64b(uint64_t v) {
+  return Value::make_f64_bits(v);
+}
+
+uint32_t ok_i32(const CallResult& r) {
+  EXPECT_TRUE(r.ok()) << (r.trap ? r.trap->message() : "");
+  return r.ok() && !r.values.empty() ? r.values[0].i32 : 0xDEADBEEF;
+}
+uint64_t ok_i64(const CallResult& r) {
+  EXPECT_TRUE(r.ok()) << (r.trap ? r.trap->message() : "");
+  return r.ok() && !r.values.empty() ? r.values[0].i64 : 0xDEADBEEF;
+}
+uint32_t ok_f32(const CallResult& r) {
+  return ok_i32(r);
+}
+uint64_t ok_f64(const CallResult& r) {
+  return ok_i64(r);
+}
+
+std::string trap_of(const CallResult& r) {
+  return r.trap ? r.trap->message() : "no trap";
+}
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr double kInfD = std::numeric_limits<double>::infinity();
+
+bool is_canonical_nan32(uint32_t b) {
+  return (b & 0x7FFFFFFFu) == 0x7FC00000u;
+}
+bool is_arithmetic_nan32(uint32_t b) {
+  return (b & 0x7FC00000u) == 0x7FC00000u;
+}
+bool is_canonical_nan64(uint64_t b) {
+  return (b & ~(1ull << 63)) == 0x7FF8000000000000ull;
+}
+bool is_arithmetic_nan64(uint64_t b) {
+  return (b & 0x7FF8000000000000ull) == 0x7FF8000000000000ull;
+}
+
+TEST(InterpreterTest, IntegerArithmeticAndTraps) {
+  Fixture fx(R"((module
+    (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+    (func (export "mul") (param i32 i32) (result i32) (i32.mul (local.get 0) (local.get 1)))
+    (func (export "div_s") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+    (func (export "div_u") (param i32 i32) (result i32) (i32.div_u (local.get 0) (local.get 1)))
+    (func (export "rem_s") (param i32 i32) (result i32) (i32.rem_s (local.get 0) (local.get 1)))
+    (func (export "rem_u") (param i32 i32) (result i32) (i32.rem_u (local.get 0) (local.get 1)))
+    (func (export "div_s64") (param i64 i64) (result i64) (i64.div_s (local.get 0) (local.get 1)))
+    (func (export "rem_s64") (param i64 i64) (result i64) (i64.rem_s (local.get 0) (local.get 1)))
+    (func (export "rem_u64") (param i64 i64) (result i64) (i64.rem_u (local.get 0) (local.get 1)))
+  ))");
+  EXPECT_EQ(ok_i32(fx.call("add", {i32(0xFFFFFFFF), i32(2)})), 1u);
+  EXPECT_EQ(ok_i32(fx.call("mul", {i32(0x10000), i32(0x10000)})), 0u);
+  EXPECT_EQ(ok_i32(fx.call("div_s", {i32(-7), i32(2)})), static_cast<uint32_t>(-3));
+  EXPECT_EQ(ok_i32(fx.call("div_u", {i32(-7), i32(2)})), 0x7FFFFFFCu);
+  EXPECT_EQ(ok_i32(fx.call("rem_s", {i32(-7), i32(2)})), static_cast<uint32_t>(-1));
+  EXPECT_EQ(ok_i32(fx.call("rem_u", {i32(-7), i32(2)})), 1u);
+  EXPECT_EQ(trap_of(fx.call("div_s", {i32(1), i32(0)})), "integer divide by zero");
+  EXPECT_EQ(trap_of(fx.call("div_u", {i32(1), i32(0)})), "integer divide by zero");
+  EXPECT_EQ(trap_of(fx.call("rem_s", {i32(1), i32(0)})), "integer divide by zero");
+  EXPECT_EQ(trap_of(fx.call("rem_u", {i32(1), i32(0)})), "integer divide by zero");
+  EXPECT_EQ(trap_of(fx.call("div_s", {i32(0x80000000), i32(-1)})), "integer overflow");
+  EXPECT_EQ(ok_i32(fx.call("rem_s", {i32(0x80000000), i32(-1)})), 0u);
+  EXPECT_EQ(trap_of(fx.call("div_s64", {i64(1ull << 63), i64(-1)})), "integer overflow");
+  EXPECT_EQ(ok_i64(fx.call("rem_s64", {i64(1ull << 63), i64(-1)})), 0u);
+  EXPECT_EQ(ok_i64(fx.call("rem_u64", {i64(-1), i64(10)})), 5u);
+  EXPECT_EQ(trap_of(fx.call("rem_u64", {i64(1), i64(0)})), "integer divide by zero");
+}
+
+TEST(InterpreterTest, BitsShiftsRotatesAndSignExtension) {
+  Fixture fx(R"((module
+    (func (export "shl") (param i32 i32) (result i32) (i32.shl (local.get 0) (local.get 1)))
+    (func (export "shr_s") (param i32 i32) (result i32) (i32.shr_s (local.get 0) (local.get 1)))
+    (func (export "shr_u") (param i32 i32) (result i32) (i32.shr_u (local.get 0) (local.get 1)))
+    (func (export "rotl") (param i32 i32) (result i32) (i32.rotl (local.get 0) (local.get 1)))
+    (func (export "rotr64") (param i64 i64) (result i64) (i64.rotr (local.get 0) (local.get 1)))
+    (func (export "shr_s64") (param i64 i64) (result i64) (i64.shr_s (local.get 0) (local.get 1)))
+    (func (export "clz") (param i32) (result i32) (i32.clz (local.get 0)))
+    (func (export "ctz64") (param i64) (result i64) (i64.ctz (local.get 0)))
+    (func (export "popcnt") (param i32) (result i32) (i32.popcnt (local.get 0)))
+    (func (export "ext8") (param i32) (result i32) (i32.extend8_s (local.get 0)))
+    (func (export "ext16") (param i32) (result i32) (i32.extend16_s (local.get 0)))
+    (func (export "ext32_64") (param i64) (result i64) (i64.extend32_s (local.get 0)))
+    (func (export "extend_s") (param i32) (result i64) (i64.extend_i32_s (local.get 0)))
+    (func (export "extend_u") (param i32) (result i64) (i64.extend_i32_u (local.get 0)))
+    (func (export "wrap") (param i64) (result i32) (i32.wrap_i64 (local.get 0)))
+    (func (export "lt_s") (param i32 i32) (result i32) (i32.lt_s (local.get 0) (local.get 1)))
+    (func (export "lt_u") (param i32 i32) (result i32) (i32.lt_u (local.get 0) (local.get 1)))
+    (func (export "eqz64") (param i64) (result i32) (i64.eqz (local.get 0)))
+  ))");
+  EXPECT_EQ(ok_i32(fx.call("shl", {i32(1), i32(33)})), 2u);  // count mod 32
+  EXPECT_EQ(ok_i32(fx.call("shr_s", {i32(0x80000000), i32(31)})), 0xFFFFFFFFu);
+  EXPECT_EQ(ok_i32(fx.call("shr_u", {i32(0x80000000), i32(63)})), 1u);
+  EXPECT_EQ(ok_i32(fx.call("rotl", {i32(0x80000001), i32(1)})), 3u);
+  EXPECT_EQ(ok_i64(fx.call("rotr64", {i64(1), i64(65)})), 1ull << 63);
+  EXPECT_EQ(ok_i64(fx.call("shr_s64", {i64(1ull << 63), i64(64)})), 1ull << 63);
+  EXPECT_EQ(ok_i32(fx.call("clz", {i32(0)})), 32u);
+  EXPECT_EQ(ok_i32(fx.call("clz", {i32(0x00008000)})), 16u);
+  EXPECT_EQ(ok_i64(fx.call("ctz64", {i64(0)})), 64u);
+  EXPECT_EQ(ok_i32(fx.call("popcnt", {i32(0xF0F0F0F0)})), 16u);
+  EXPECT_EQ(ok_i32(fx.call("ext8", {i32(0x180)})), 0xFFFFFF80u);
+  EXPECT_EQ(ok_i32(fx.call("ext16", {i32(0x17FFF)})), 0x7FFFu);
+  EXPECT_EQ(ok_i64(fx.call("ext32_64", {i64(0x80000000)})), 0xFFFFFFFF80000000ull);
+  EXPECT_EQ(ok_i64(fx.call("extend_s", {i32(-2)})), static_cast<uint64_t>(-2));
+  EXPECT_EQ(ok_i64(fx.call("extend_u", {i32(-2)})), 0xFFFFFFFEull);
+  EXPECT_EQ(ok_i32(fx.call("wrap", {i64(0x123456789ull)})), 0x23456789u);
+  EXPECT_EQ(ok_i32(fx.call("lt_s", {i32(-1), i32(0)})), 1u);
+  EXPECT_EQ(ok_i32(fx.call("lt_u", {i32(-1), i32(0)})), 0u);
+  EXPECT_EQ(ok_i32(fx.call("eqz64", {i64(1ull << 40)})), 0u);
+}
+
+TEST(InterpreterTest, FloatNaNMinMaxNearestCopysign) {
+  Fixture fx(R"((module
+    (func (export "add") (param f32 f32) (result f32) (f32.add (local.get 0) (local.get 1)))
+    (func (export "div64") (param f64 f64) (result f64) (f64.div (local.get 0) (local.get 1)))
+    (func (export "min") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1)))
+    (func (export "max") (param f32 f32) (result f32) (f32.max (local.get 0) (local.get 1)))
+    (func (export "min64") (param f64 f64) (result f64) (f64.min (local.get 0) (local.get 1)))
+    (func (export "max64") (param f64 f64) (result f64) (f64.max (local.get 0) (local.get 1)))
+    (func (export "nearest") (param f32) (result f32) (f32.nearest (local.get 0)))
+    (func (export "nearest64") (param f64) (result f64) (f64.nearest (local.get 0)))
+    (func (export "ceil") (param f32) (result f32) (f32.ceil (local.get 0)))
+    (func (export "trunc64") (param f64) (result f64) (f64.trunc (local.get 0)))
+    (func (export "sqrt") (param f32) (result f32) (f32.sqrt (local.get 0)))
+    (func (export "copysign") (param f32 f32) (result f32) (f32.copysign (local.get 0) (local.get 1)))
+    (func (export "abs") (param f32) (result f32) (f32.abs (local.get 0)))
+    (func (export "neg64") (param f64) (result f64) (f64.neg (local.get 0)))
+    (func (export "eq") (param f32 f32) (result i32) (f32.eq (local.get 0) (local.get 1)))
+    (func (export "ne") (param f32 f32) (result i32) (f32.ne (local.get 0) (local.get 1)))
+    (func (export "lt64") (param f64 f64) (result i32) (f64.lt (local.get 0) (local.get 1)))
+  ))");
+  EXPECT_EQ(ok_f32(fx.call("add", {f32(1.5f), f32(2.25f)})), std::bit_cast<uint32_t>(3.75f));
+  // Non-NaN inputs producing NaN must give a canonical NaN.
+  EXPECT_TRUE(is_canonical_nan32(ok_f32(fx.call("add", {f32(kInf), f32(-kInf)}))));
+  EXPECT_TRUE(is_canonical_nan64(ok_f64(fx.call("div64", {f64(0.0), f64(0.0)}))));
+  EXPECT_TRUE(is_canonical_nan32(ok_f32(fx.call("sqrt", {f32(-1.0f)}))));
+  // A NaN input gives an arithmetic NaN.
+  EXPECT_TRUE(is_arithmetic_nan32(ok_f32(fx.call("add", {f32b(0x7FA00000), f32(1.0f)}))));
+  EXPECT_TRUE(is_arithmetic_nan32(ok_f32(fx.call("min", {f32b(0x7F800001), f32(1.0f)}))));
+  EXPECT_TRUE(is_arithmetic_nan32(ok_f32(fx.call("max", {f32(1.0f), f32b(0xFFC00000)}))));
+  EXPECT_TRUE(is_arithmetic_nan64(ok_f64(fx.call("min64", {f64(0.0), f64b(0x7FF0000000000001)}))));
+  // -0 is smaller than +0 for min/max, in either operand order.
+  EXPECT_EQ(ok_f32(fx.call("min", {f32(0.0f), f32(-0.0f)})), 0x80000000u);
+  EXPECT_EQ(ok_f32(fx.call("min", {f32(-0.0f), f32(0.0f)})), 0x80000000u);
+  EXPECT_EQ(ok_f32(fx.call("max", {f32(-0.0f), f32(0.0f)})), 0u);
+  EXPECT_EQ(ok_f32(fx.call("max", {f32(0.0f), f32(-0.0f)})), 0u);
+  EXPECT_EQ(ok_f64(fx.call("max64", {f64(-0.0), f64(0.0)})), 0u);
+  EXPECT_EQ(ok_f64(fx.call("min64", {f64(-kInfD), f64(3.0)})), std::bit_cast<uint64_t>(-kInfD));
+  // nearest rounds half to even and keeps the sign of zero.
+  EXPECT_EQ(ok_f32(fx.call("nearest", {f32(0.5f)})), 0u);
+  EXPECT_EQ(ok_f32(fx.call("nearest", {f32(1.5f)})), std::bit_cast<uint32_t>(2.0f));
+  EXPECT_EQ(ok_f32(fx.call("nearest", {f32(2.5f)})), std::bit_cast<uint32_t>(2.0f));
+  EXPECT_EQ(ok_f32(fx.call("nearest", {f32(-0.5f)})), 0x80000000u);
+  EXPECT_EQ(ok_f64(fx.call("nearest64", {f64(-3.5)})), std::bit_cast<uint64_t>(-4.0));
+  EXPECT_EQ(ok_f64(fx.call("nearest64", {f64(4503599627370497.0)})),
+            std::bit_cast<uint64_t>(4503599627370497.0));
+  EXPECT_EQ(ok_f32(fx.call("ceil", {f32(-0.5f)})), 0x80000000u);
+  EXPECT_EQ(ok_f64(fx.call("trunc64", {f64(-1.9)})), std::bit_cast<uint64_t>(-1.0));
+  // Sign operations work on the bits and keep NaN payloads.
+  EXPECT_EQ(ok_f32(fx.call("copysign", {f32b(0x7FA00001), f32(-1.0f)})), 0xFFA00001u);
+  EXPECT_EQ(ok_f32(fx.call("copysign", {f32(2.0f), f32b(0x7FC00000)})),
+            std::bit_cast<uint32_t>(2.0f));
+  EXPECT_EQ(ok_f32(fx.call("abs", {f32b(0xFF800001)})), 0x7F800001u);
+  EXPECT_EQ(ok_f64(fx.call("neg64", {f64b(0x7FF0000000000001)})), 0xFFF0000000000001ull);
+  // Comparisons with NaN.
+  EXPECT_EQ(ok_i32(fx.call("eq", {f32b(0x7FC00000), f32b(0x7FC00000)})), 0u);
+  EXPECT_EQ(ok_i32(fx.call("ne", {f32b(0x7FC00000), f32b(0x7FC00000)})), 1u);
+  EXPECT_EQ(ok_i32(fx.call("eq", {f32(0.0f), f32(-0.0f)})), 1u);
+  EXPECT_EQ(ok_i32(fx.call("lt64", {f64(1.0), f64b(0x7FF8000000000000)})), 0u);
+}
+
+TEST(InterpreterTest, ConversionsAndTheirTraps) {
+  Fixture fx(R"((module
+    (func (export "i32_f32_s") (param f32) (result i32) (i32.trunc_f32_s (local.get 0)))
+    (func (export "i32_f32_u") (param f32) (result i32) (i32.trunc_f32_u (local.get 0)))
+    (func (export "i32_f64_s") (param f64) (result i32) (i32.trunc_f64_s (local.get 0)))
+    (func (export "i32_f64_u") (param f64) (result i32) (i32.trunc_f64_u (local.get 0)))
+    (func (export "i64_f64_s") (param f64) (result i64) (i64.trunc_f64_s (local.get 0)))
+    (func (export "i64_f32_u") (param f32) (result i64) (i64.trunc_f32_u (local.get 0)))
+    (func (export "sat_i32_f32_s") (param f32) (result i32) (i32.trunc_sat_f32_s (local.get 0)))
+    (func (export "sat_i32_f64_u") (param f64) (result i32) (i32.trunc_sat_f64_u (local.get 0)))
+    (func (export "sat_i64_f64_s") (param f64) (result i64) (i64.trunc_sat_f64_s (local.get 0)))
+    (func (export "sat_i64_f32_u") (param f32) (result i64) (i64.trunc_sat_f32_u (local.get 0)))
+    (func (export "f32_i64_u") (param i64) (result f32) (f32.convert_i64_u (local.get 0)))
+    (func (export "f32_i64_s") (param i64) (result f32) (f32.convert_i64_s (local.get 0)))
+    (func (export "f64_i64_u") (param i64) (result f64) (f64.convert_i64_u (local.get 0)))
+    (func (export "f32_i32_u") (param i32) (result f32) (f32.convert_i32_u (local.get 0)))
+    (func (export "demote") (param f64) (result f32) (f32.demote_f64 (local.get 0)))
+    (func (export "promote") (param f32) (result f64) (f64.promote_f32 (local.get 0)))
+    (func (export "reinterpret") (param f32) (result i32) (i32.reinterpret_f32 (local.get 0)))
+    (func (export "reinterpret64") (param i64) (result f64) (f64.reinterpret_i64 (local.get 0)))
+  ))");
+  const std::string invalid = "invalid conversion to integer";
+  const std::string overflow = "integer overflow";
+  EXPECT_EQ(trap_of(fx.call("i32_f32_s", {f32b(0x7FC00000)})), invalid);
+  EXPECT_EQ(trap_of(fx.call("i32_f32_s", {f32(2147483648.0f)})), overflow);
+  EXPECT_EQ(ok_i32(fx.call("i32_f32_s", {f32(-2147483648.0f)})), 0x80000000u);
+  EXPECT_EQ(trap_of(fx.call("i32_f32_s", {f32(-2147483904.0f)})), overflow);
+  EXPECT_EQ(ok_i32(fx.call("i32_f32_s", {f32(-1.9f)})), static_cast<uint32_t>(-1));
+  EXPECT_EQ(ok_i32(fx.call("i32_f32_u", {f32(-0.9f)})), 0u);
+  EXPECT_EQ(trap_of(fx.call("i32_f32_u", {f32(-1.0f)})), overflow);
+  EXPECT_EQ(ok_i32(fx.call("i32_f32_u", {f32(4294967040.0f)})), 4294967040u);
+  EXPECT_EQ(trap_of(fx.call("i32_f32_u", {f32(4294967296.0f)})), overflow);
+  EXPECT_EQ(ok_i32(fx.call("i32_f64_s", {f64(-2147483648.9)})), 0x80000000u);
+  EXPECT_EQ(trap_of(fx.call("i32_f64_s", {f64(-2147483649.0)})), overflow);
+  EXPECT_EQ(ok_i32(fx.call("i32_f64_s", {f64(2147483647.9)})), 0x7FFFFFFFu);
+  EXPECT_EQ(ok_i32(fx.call("i32_f64_u", {f64(4294967295.9)})), 0xFFFFFFFFu);
+  EXPECT_EQ(trap_of(fx.call("i32_f64_u", {f64(kInfD)})), overflow);
+  EXPECT_EQ(trap_of(fx.call("i64_f64_s", {f64(9223372036854775808.0)})), overflow);
+  EXPECT_EQ(ok_i64(fx.call("i64_f64_s", {f64(-9223372036854775808.0)})), 1ull << 63);
+  EXPECT_EQ(trap_of(fx.call("i64_f64_s", {f64b(0xFFF8000000000000)})), invalid);
+  EXPECT_EQ(ok_i64(fx.call("i64_f32_u", {f32(18446742974197923840.0f)})), 18446742974197923840ull);
+  EXPECT_EQ(trap_of(fx.call("i64_f32_u", {f32(18446744073709551616.0f)})), overflow);
+  // Saturating forms never trap: NaN is 0, out of range clamps.
+  EXPECT_EQ(ok_i32(fx.call("sat_i32_f32_s", {f32b(0x7FC00000)})), 0u);
+  EXPECT_EQ(ok_i32(fx.call("sat_i32_f32_s", {f32(-kInf)})), 0x80000000u);
+  EXPECT_EQ(ok_i32(fx.call("sat_i32_f32_s", {f32(3e9f)})), 0x7FFFFFFFu);
+  EXPECT_EQ(ok_i32(fx.call("sat_i32_f64_u", {f64(-5.0)})), 0u);
+  EXPECT_EQ(ok_i32(fx.call("sat_i32_f64_u", {f64(1e10)})), 0xFFFFFFFFu);
+  EXPECT_EQ(ok_i64(fx.call("sat_i64_f64_s", {f64(1e19)})), 0x7FFFFFFFFFFFFFFFull);
+  EXPECT_EQ(ok_i64(fx.call("sat_i64_f64_s", {f64(-1e19)})), 1ull << 63);
+  EXPECT_EQ(ok_i64(fx.call("sat_i64_f32_u", {f32(kInf)})), ~0ull);
+  // int -> float rounds to nearest even.
+  EXPECT_EQ(ok_f32(fx.call("f32_i64_u", {i64(~0ull)})),
+            std::bit_cast<uint32_t>(18446744073709551616.0f));
+  EXPECT_EQ(ok_f32(fx.call("f32_i64_u", {i64(0x8000008000000001ull)})), 0x5F000001u);
+  EXPECT_EQ(ok_f32(fx.call("f32_i64_s", {i64(static_cast<uint64_t>(-1))})),
+            std::bit_cast<uint32_t>(-1.0f));
+  EXPECT_EQ(ok_f64(fx.call("f64_i64_u", {i64(~0ull)})),
+            std::bit_cast<uint64_t>(18446744073709551616.0));
+  EXPECT_EQ(ok_f32(fx.call("f32_i32_u", {i32(0xFFFFFFFF)})),
+            std::bit_cast<uint32_t>(4294967296.0f));
+  EXPECT_EQ(ok_f32(fx.call("demote", {f64(1e300)})), std::bit_cast<uint32_t>(kInf));
+  EXPECT_TRUE(is_arithmetic_nan32(ok_f32(fx.call("demote", {f64b(0x7FF4000000000000)}))));
+  EXPECT_EQ(ok_f64(fx.call("promote", {f32(1.5f)})), std::bit_cast<uint64_t>(1.5));
+  EXPECT_EQ(ok_i32(fx.call("reinterpret", {f32b(0x7FA00001)})), 0x7FA00001u);
+  EXPECT_EQ(ok_f64(fx.call("reinterpret64", {i64(0xFFF0000000000001ull)})), 0xFFF0000000000001ull);
+}
+
+TEST(InterpreterTest, MemoryLoadsStoresAndBounds) {
+  Fixture fx(R"((module
+    (memory 1 3)
+    (data (i32.const 0) "\01\02\03\04\05\06\07\08\ff\7f")
+    (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+    (func (export "load_off") (param i32) (result i32) (i32.load offset=0xFFFFFFFF (local.get 0)))
+    (func (export "load64") (param i32) (result i64) (i64.load (local.get 0)))
+    (func (export "load8_s") (param i32) (result i32) (i32.load8_s (local.get 0)))
+    (func (export "load8_u") (param i32) (result i32) (i32.load8_u (local.get 0)))
+    (func (export "load16_s64") (param i32) (result i64) (i64.load16_s (local.get 0)))
+    (func (export "load32_u64") (param i32) (result i64) (i64.load32_u (local.get 0)))
+    (func (export "store16") (param i32 i32) (i32.store16 offset=4 (local.get 0) (local.get 1)))
+    (func (export "store64") (param i32 i64) (i64.store (local.get 0) (local.get 1)))
+    (func (export "storef") (param i32 f32) (f32.store (local.get 0) (local.get 1)))
+    (func (export "size") (result i32) (memory.size))
+    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  ))");
+  EXPECT_EQ(ok_i32(fx.call("load", {i32(0)})), 0x04030201u);
+  EXPECT_EQ(ok_i64(fx.call("load64", {i32(0)})), 0x0807060504030201ull);
+  EXPECT_EQ(ok_i32(fx.call("load8_s", {i32(8)})), 0xFFFFFFFFu);
+  EXPECT_EQ(ok_i32(fx.call("load8_u", {i32(8)})), 0xFFu);
+  EXPECT_EQ(ok_i64(fx.call("load16_s64", {i32(8)})), 0x7FFFull);
+  EXPECT_EQ(ok_i64(fx.call("load16_s64", {i32(7)})), 0xFFFFFFFFFFFFFF08ull);
+  EXPECT_EQ(ok_i64(fx.call("load32_u64", {i32(6)})), 0x7FFF0807ull);
+  EXPECT_TRUE(fx.call("store16", {i32(0), i32(0xABCDEF)}).ok());
+  EXPECT_EQ(ok_i32(fx.call("load", {i32(4)})), 0x0807CDEFu);
+  EXPECT_TRUE(fx.call("store64", {i32(65528), i64(0x1122334455667788ull)}).ok());
+  EXPECT_EQ(ok_i64(fx.call("load64", {i32(65528)})), 0x1122334455667788ull);
+  EXPECT_TRUE(fx.call("storef", {i32(100), f32b(0x7FA00001)}).ok());
+  EXPECT_EQ(ok_i32(fx.call("load", {i32(100)})), 0x7FA00001u);
+  // The last in-bounds address, one past it, a huge address, and a huge offset (no wraparound).
+  EXPECT_TRUE(fx.call("load", {i32(65532)}).ok());
+  EXPECT_EQ(trap_of(fx.call("load", {i32(65533)})), "out of bounds memory access");
+  EXPECT_EQ(trap_of(fx.call("load", {i32(0xFFFFFFFF)})), "out of bounds memory access");
+  EXPECT_EQ(trap_of(fx.call("load_off", {i32(1)})), "out of bounds memory access");
+  EXPECT_EQ(trap_of(fx.call("store64", {i32(65529), i64(0)})), "out of bounds memory access");
+  EXPECT_TRUE(fx.call("store16", {i32(65530), i32(0)}).ok());  // offset 4: the last two bytes
+  EXPECT_EQ(trap_of(fx.call("store16", {i32(65531), i32(0)})), "out of bounds memory access");
+  // memory.grow returns the old size, or -1 past the maximum; new pages read as zero.
+  EXPECT_EQ(ok_i32(fx.call("size")), 1u);
+  EXPECT_EQ(ok_i32(fx.call("grow", {i32(1)})), 1u);
+  EXPECT_EQ(ok_i32(fx.call("load", {i32(65536)})), 0u);
+  EXPECT_EQ(ok_i32(fx.call("grow", {i32(2)})), 0xFFFFFFFFu);
+  EXPECT_EQ(ok_i32(fx.call("grow", {i32(0)})), 2u);
+  EXPECT_EQ(ok_i32(fx.call("grow", {i32(1)})), 2u);
+  EXPECT_EQ(ok_i32(fx.call("size")), 3u);
+  EXPECT_EQ(ok_i32(fx.call("grow", {i32(0xFFFFFFFF)})), 0xFFFFFFFFu);
+  EXPECT_TRUE(fx.call("load", {i32(3 * 65536 - 4)}).ok());
+}
+
+TEST(InterpreterTest, BulkMemory) {
+  Fixture fx(R"((module
+    (memory 1)
+    (data $d "hello")
+    (func (export "fill") (param i32 i32 i32) (memory.fill (local.get 0) (local.get 1) (local.get 2)))
+    (func (export "copy") (param i32 i32 i32) (memory.copy (local.get 0) (local.get 1) (local.get 2)))
+    (func (export "init") (param i32 i32 i32) (memory.init $d (local.get 0) (local.get 1) (local.get 2)))
+    (func (export "drop") (data.drop $d))
+    (func (export "load8") (param i32) (result i32) (i32.load8_u (local.get 0)))
+  ))");
+  ASSERT_TRUE(fx.call("fill", {i32(10), i32(0x1AB), i32(4)}).ok());
+  EXPECT_EQ(ok_i32(fx.call("load8", {i32(9)})), 0u);
+  EXPECT_EQ(ok_i32(fx.call("load8", {i32(10)})), 0xABu);
+  EXPECT_EQ(ok_i32(fx.call("load8", {i32(13)})), 0xABu);
+  EXPECT_EQ(ok_i32(fx.call("load8", {i32(14)})), 0u);
+  // Overlapping copy behaves like memmove.
+  ASSERT_TRUE(fx.call("init", {i32(100), i32(0), i32(5)}).ok());
+  ASSERT_TRUE(fx.call("copy", {i32(102), i32(100), i32(5)}).ok());
+  std::string got;
+  for (uint32_t a = 100; a < 107; ++a)
+    got += static_cast<char>(ok_i32(fx.call("load8", {i32(a)})));
+  EXPECT_EQ(got, "hehello");
+  // Bounds are checked before any write; zero length exactly at the end is fine, past it traps.
+  EXPECT_EQ(trap_of(fx.call("fill", {i32(65530), i32(7), i32(7)})), "out of bounds memory access");
+  EXPECT_EQ(ok_i32(fx.call("load8", {i32(65530)})), 0u);
+  EXPECT_TRUE(fx.call("fill", {i32(65536), i32(7), i32(0)}).ok());
+  EXPECT_EQ(trap_of(fx.call("fill", {i32(65537), i32(7), i32(0)})), "out of bounds memory access");
+  EXPECT_EQ(trap_of(fx.call("copy", {i32(0), i32(65535), i32(2)})), "out of bounds memory access");
+  EXPECT_TRUE(fx.call("copy", {i32(65536), i32(65536), i32(0)}).ok());
+  EXPECT_EQ(trap_of(fx.call("init", {i32(0), i32(3), i32(3)})), "out of bounds memory access");
+  EXPECT_TRUE(fx.call("init", {i32(0), i32(5), i32(0)}).ok());
+  EXPECT_EQ(trap_of(fx.call("init", {i32(0), i32(6), i32(0)})), "out of bounds memory access");
+  // A dropped segment has length zero.
+  ASSERT_TRUE(fx.call("drop").ok());
+  EXPECT_TRUE(fx.call("init", {i32(0), i32(0), i32(0)}).ok());
+  EXPECT_EQ(trap_of(fx.call("init", {i32(0), i32(0), i32(1)})), "out of bounds memory access");
+}
+
+TEST(InterpreterTest, TablesAndReferences) {
+  Fixture fx(R"((module
+    (type $v_i (func (result i32)))
+    (table $t 3 5 funcref)
+    (table $e 2 externref)
+    (func $one (result i32) (i32.const 1))
+    (func $two (result i32) (i32.const 2))
+    (elem $seg func $one $two)
+    (elem declare func $two)
+    (func (export "size") (result i32) (table.size $t))
+    (func (export "grow") (param i32) (result i32) (table.grow $t (ref.func $two) (local.get 0)))
+    (func (export "set") (param i32) (table.set $t (local.get 0) (ref.func $one)))
+    (func (export "is_null") (param i32) (result i32) (ref.is_null (table.get $t (local.get 0))))
+    (func (export "fill") (param i32 i32) (table.fill $t (local.get 0) (ref.null func) (local.get 1)))
+    (func (export "copy") (param i32 i32 i32) (table.copy $t $t (local.get 0) (local.get 1) (local.get 2)))
+    (func (export "init") (param i32 i32 i32) (table.init $t $seg (local.get 0) (local.get 1) (local.get 2)))
+    (func (export "drop") (elem.drop $seg))
+    (func (export "call") (param i32) (result i32) (call_indirect $t (type $v_i) (local.get 0)))
+    (func (export "ext_set") (param externref) (table.set $e (i32.const 1) (local.get 0)))
+    (func (export "ext_get") (result externref) (table.get $e (i32.const 1)))
+    (func (export "null_is_null") (result i32) (ref.is_null (ref.null extern)))
+  ))");
+  EXPECT_EQ(ok_i32(fx.call("size")), 3u);
+  EXPECT_EQ(ok_i32(fx.call("is_null", {i32(0)})), 1u);
+  EXPECT_EQ(trap_of(fx.call("is_null", {i32(3)})), "out of bounds table access");
+  ASSERT_TRUE(fx.call("set", {i32(2)}).ok());
+  EXPECT_EQ(ok_i32(fx.call("call", {i32(2)})), 1u);
+  EXPECT_EQ(trap_of(fx.call("set", {i32(3)})), "out of bounds table access");
+  ASSERT_TRUE(fx.call("init", {i32(0), i32(0), i32(2)}).ok());
+  EXPECT_EQ(ok_i32(fx.call("call", {i32(0)})), 1u);
+  EXPECT_EQ(ok_i32(fx.call("call", {i32(1)})), 2u);
+  EXPECT_EQ(trap_of(fx.call("init", {i32(2), i32(0), i32(2)})), "out of bounds table access");
+  EXPECT_EQ(ok_i32(fx.call("call", {i32(2)})), 1u);  // unchanged: checked before writing
+  ASSERT_TRUE(fx.call("copy", {i32(1), i32(0), i32(2)}).ok());
+  EXPECT_EQ(ok_i32(fx.call("call", {i32(1)})), 1u);
+  EXPECT_EQ(ok_i32(fx.call("call", {i32(2)})), 2u);
+  EXPECT_TRUE(fx.call("copy", {i32(3), i32(0), i32(0)}).ok());
+  EXPECT_EQ(trap_of(fx.call("copy", {i32(4), i32(0), i32(0)})), "out of bounds table access");
+  ASSERT_TRUE(fx.call("fill", {i32(1), i32(2)}).ok());
+  EXPECT_EQ(ok_i32(fx.call("is_null", {i32(2)})), 1u);
+  EXPECT_EQ(trap_of(fx.call("fill", {i32(2), i32(2)})), "out of bounds table access");
+  // table.grow: the old size, or -1 past the maximum; new slots get the init value.
+  EXPECT_EQ(ok_i32(fx.call("grow", {i32(2)})), 3u);
+  EXPECT_EQ(ok_i32(fx.call("call", {i32(4)})), 2u);
+  EXPECT_EQ(ok_i32(fx.call("grow", {i32(1)})), 0xFFFFFFFFu);
+  EXPECT_EQ(ok_i32(fx.call("size")), 5u);
+  ASSERT_TRUE(fx.call("drop").ok());
+  EXPECT_EQ(trap_of(fx.call("init", {i32(0), i32(0), i32(1)})), "out of bounds table access");
+  EXPECT_TRUE(fx.call("init", {i32(0), i32(0), i32(0)}).ok());
+  // externref values round-trip opaque host words.
+  ASSERT_TRUE(fx.call("ext_set", {Value::make_ref(ValType::externref, 0x1234)}).ok());
+  CallResult r = fx.call("ext_get");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.values[0].type, ValType::externref);
+  EXPECT_EQ(r.values[0].ref, 0x1234u);
+  EXPECT_EQ(ok_i32(fx.call("null_is_null")), 1u);
+}
+
+TEST(InterpreterTest, CallIndirectTraps) {
+  Fixture fx(R"((module
+    (type $v_i (func (result i32)))
+    (type $i_i (func (param i32) (result i32)))
+    (table 3 funcref)
+    (func $one (result i32) (i32.const 1))
+    (func $id (param i32) (result i32) (local.get 0))
+    (elem (i32.const 0) $one $id)
+    (func (export "call") (param i32) (result i32) (call_indirect (type $v_i) (local.get 0)))
+  ))");
+  EXPECT_EQ(ok_i32(fx.call("call", {i32(0)})), 1u);
+  EXPECT_EQ(trap_of(fx.call("call", {i32(1)})), "indirect call type mismatch");
+  EXPECT_EQ(trap_of(fx.call("call", {i32(2)})), "uninitialized element");
+  EXPECT_EQ(trap_of(fx.call("call", {i32(3)})), "undefined element");
+  EXPECT_EQ(trap_of(fx.call("call", {i32(0xFFFFFFFF)})), "undefined element");
+}
+
+TEST(InterpreterTest, GlobalsCallsMultiValueAndBrTable) {
+  Fixture fx(R"((module
+    (global $g (mut i64) (i64.const 5))
+    (global $k f64 (f64.const 2.5))
+    (func (export "bump") (result i64)
+      (global.set $g (i64.add (global.get $g) (i64.const 1))) (global.get $g))
+    (func (export "k") (result f64) (global.get $k))
+    (func $swap (param i32 i64) (result i64 i32) (local.get 1) (local.get 0))
+    (func (export "swap") (param i32 i64) (result i64 i32) (call $swap (local.get 0) (local.get 1)))
+    (func (export "block_multi") (result i32 i32)
+      (block (result i32 i32) (i32.const 7) (i32.const 8) (br 0)))
+    (func $fib (export "fib") (param i32) (result i32)
+      (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+        (then (local.get 0))
+        (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                       (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+    (func (export "table") (param i32) (result i32)
+      (block $a (block $b (block $c
+        (br_table $a $b $c (local.get 0)))
+        (return (i32.const 30)))
+        (return (i32.const 20)))
+      (i32.const 10))
+    (func (export "carry") (param i32) (result i32)
+      (i32.add (i32.const 100)
+        (block (result i32) (i32.const 1) (i32.const 2) (br_table 0 0 (local.get 0)))))
+    (func (export "select") (param i32) (result i64) (select (i64.const 1) (i64.const 2) (local.get 0)))
+    (func (export "locals") (result i64) (local i64 f32) (local.get 0))
+    (func (export "loop_sum") (param i32) (result i32) (local $s i32)
+      (block $done (loop $l
+        (br_if $done (i32.eqz (local.get 0)))
+        (local.set $s (i32.add (local.get $s) (local.get 0)))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (br $l)))
+      (local.get $s))
+  ))");
+  EXPECT_EQ(ok_i64(fx.call("bump")), 6u);
+  EXPECT_EQ(ok_i64(fx.call("bump")), 7u);
+  EXPECT_EQ(ok_f64(fx.call("k")), std::bit_cast<uint64_t>(2.5));
+  CallResult r = fx.call("swap", {i32(3), i64(1ull << 40)});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.values.size(), 2u);
+  EXPECT_EQ(r.values[0].type, ValType::i64);
+  EXPECT_EQ(r.values[0].i64, 1ull << 40);
+  EXPECT_EQ(r.values[1].i32, 3u);
+  r = fx.call("block_multi");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.values[0].i32, 7u);
+  EXPECT_EQ(r.values[1].i32, 8u);
+  EXPECT_EQ(ok_i32(fx.call("fib", {i32(20)})), 6765u);
+  EXPECT_EQ(ok_i32(fx.call("table", {i32(0)})), 10u);
+  EXPECT_EQ(ok_i32(fx.call("table", {i32(1)})), 20u);
+  EXPECT_EQ(ok_i32(fx.call("table", {i32(2)})), 30u);
+  EXPECT_EQ(ok_i32(fx.call("table", {i32(99)})), 30u);
+  EXPECT_EQ(ok_i32(fx.call("carry", {i32(0)})), 102u);
+  EXPECT_EQ(ok_i32(fx.call("carry", {i32(5)})), 102u);
+  EXPECT_EQ(ok_i64(fx.call("select", {i32(1)})), 1u);
+  EXPECT_EQ(ok_i64(fx.call("select", {i32(0)})), 2u);
+  EXPECT_EQ(ok_i64(fx.call("locals")), 0u);
+  EXPECT_EQ(ok_i32(fx.call("loop_sum", {i32(100)})), 5050u);
+}
+
+TEST(InterpreterTest, UnreachableAndDeepRecursion) {
+  Fixture fx(R"((module
+    (func (export "unreachable") (unreachable))
+    (func $down (export "down") (param i32) (result i32)
+      (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+        (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1)))))))
+    (func $forever (export "forever") (call $forever))
+    (func $wide (export "wide") (param i64 i64 i64 i64) (result i64)
+      (local i64 i64 i64 i64 i64 i64 i64 i64)
+      (call $wide (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
+  ))");
+  EXPECT_EQ(trap_of(fx.call("unreachable")), "unreachable");
+  EXPECT_EQ(ok_i32(fx.call("down", {i32(5000)})), 5000u);
+  EXPECT_EQ(trap_of(fx.call("forever")), "call stack exhausted");
+  CallOptions deep;
+  deep.max_call_depth = 100'000'000;  // so the value stack runs out first
+  EXPECT_EQ(trap_of(fx.call("wide", {i64(1), i64(2), i64(3), i64(4)}, deep)),
+            "call stack exhausted");
+  CallOptions shallow;
+  shallow.max_call_depth = 10;
+  EXPECT_EQ(ok_i32(fx.call("down", {i32(9)}, shallow)), 9u);
+  EXPECT_EQ(trap_of(fx.call("down", {i32(10)}, shallow)), "call stack exhausted");
+  // The store is still usable after exhaustion.
+  EXPECT_EQ(ok_i32(fx.call("down", {i32(3)})), 3u);
+}
+
+TEST(InterpreterTest, HostFunctionsAndReentry) {
+  Store store;
+  auto module = load_wat(R"((module
+    (import "env" "add" (func $add (param i32 i64) (result i64)))
+    (import "env" "fail" (func $fail))
+    (import "env" "reenter" (func $reenter (param i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "use_add") (result i64) (call $add (i32.const 2) (i64.const 40)))
+    (func (export "use_fail") (call $fail))
+    (func $fact (export "fact") (param i32) (result i32)
+      (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 1))
+        (else (i32.mul (local.get 0) (call $reenter (i32.sub (local.get 0) (i32.const 1)))))))
+  ))");
+  ASSERT_TRUE(module);
+  Instance* self = nullptr;
+  Linker linker;
+  FuncType add_type{{ValType::i32, ValType::i64}, {ValType::i64}};
+  linker.define(
+      "env", "add",
+      Extern::of(store.create_host_function(add_type,
+                                            [](HostContext& ctx, std::span<const Value> args,
+                                               std::span<Value> results) -> std::optional<Trap> {
+                                              // The caller's memory is visible to the host.
+                                              Memory* m = ctx.memory();
+                                              if (m == nullptr || m->size != kPageSize)
+                                                return Trap{TrapKind::host_error, "no memory", 0};
+                                              results[0] =
+                                                  Value::make_i64(args[0].i32 + args[1].i64);
+                                              return std::nullopt;
+                                            })));
+  linker.define(
+      "env", "fail",
+      Extern::of(store.create_host_function(
+          FuncType{},
+          [](HostContext&, std::span<const Value>, std::span<Value>) -> std::optional<Trap> {
+            return Trap{TrapKind::host_error, "boom", 0};
+          })));
+  linker.define("env", "reenter",
+                Extern::of(store.create_host_function(
+                    FuncType{{ValType::i32}, {ValType::i32}},
+                    [&](HostContext& ctx, std::span<const Value> args,
+                        std::span<Value> results) -> std::optional<Trap> {
+                      // Calls back into the guest on the same store.
+                      CallResult r =
+                          call(ctx.store, *self->exported_function("fact"), args.subspan(0, 1));
+                      if (!r.ok())
+                        return r.trap;
+                      results[0] = r.values[0];
+                      return std::nullopt;
+                    })));
+  auto inst = linker.instantiate(store, module);
+  ASSERT_TRUE(inst.ok()) << inst.error().message;
+  self = *inst;
+  CallResult r = call(store, *self->exported_function("use_add"), {});
+  ASSERT_TRUE(r.ok()) << trap_of(r);
+  EXPECT_EQ(r.values[0].i64, 42u);
+  r = call(store, *self->exported_function("use_fail"), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.trap->kind, TrapKind::host_error);
+  EXPECT_EQ(r.trap->message(), "host error: boom");
+  Value arg = Value::make_i32(10);
+  r = call(store, *self->exported_function("fact"), {&arg, 1});
+  ASSERT_TRUE(r.ok()) << trap_of(r);
+  EXPECT_EQ(r.values[0].i32, 3628800u);
+  // Re-entry is bounded too: deep host/guest ping-pong ends in exhaustion, not a crash.
+  arg = Value::make_i32(100000);
+  r = call(store, *self->exported_function("fact"), {&arg, 1});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.trap->kind, TrapKind::call_stack_exhausted);
+  // Argument types are checked at the boundary.
+  arg = Value::make_i64(1);
+  r = call(store, *self->exported_function("fact"), {&arg, 1});
+  EXPECT_FALSE(r.ok());
+}
+
+}  // namespace
+}  // namespace tollgate::runtime
