@@ -1,4 +1,5 @@
-/* container-resources: fills in default requests/limits and caps limits (after Kubewarden's policy). */
+/* container-resources: fills in default requests/limits and caps limits (after Kubewarden's
+ * policy). */
 // SPDX-License-Identifier: Apache-2.0
 #include "tg_policy.h"
 
@@ -20,21 +21,37 @@ static int parse_quantity(tg_str s, double* out) {
   uint32_t i = 0;
   double sign = 1, v = 0, scale = 1;
   int digits = 0;
-  if (i < s.len && (s.ptr[i] == '+' || s.ptr[i] == '-')) sign = s.ptr[i++] == '-' ? -1 : 1;
-  while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9') v = v * 10 + (s.ptr[i++] - '0'), digits++;
+  if (i < s.len && (s.ptr[i] == '+' || s.ptr[i] == '-'))
+    sign = s.ptr[i++] == '-' ? -1 : 1;
+  while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9')
+    v = v * 10 + (s.ptr[i++] - '0'), digits++;
   if (i < s.len && s.ptr[i] == '.') {
     i++;
     while (i < s.len && s.ptr[i] >= '0' && s.ptr[i] <= '9')
       v += (s.ptr[i++] - '0') * (scale /= 10), digits++;
   }
-  if (!digits) return 0;
+  if (!digits)
+    return 0;
   tg_str suffix = tg_str_sub(s, i, s.len);
-  static const struct { const char* name; double factor; } kSuffixes[] = {
-      {"", 1},          {"n", 1e-9},         {"u", 1e-6},         {"m", 1e-3},
-      {"k", 1e3},       {"M", 1e6},          {"G", 1e9},          {"T", 1e12},
-      {"P", 1e15},      {"E", 1e18},         {"Ki", 1024.0},      {"Mi", 1048576.0},
-      {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}, {"Pi", 1125899906842624.0},
-      {"Ei", 1152921504606846976.0}};
+  static const struct {
+    const char* name;
+    double factor;
+  } kSuffixes[] = {{"", 1},
+                   {"n", 1e-9},
+                   {"u", 1e-6},
+                   {"m", 1e-3},
+                   {"k", 1e3},
+                   {"M", 1e6},
+                   {"G", 1e9},
+                   {"T", 1e12},
+                   {"P", 1e15},
+                   {"E", 1e18},
+                   {"Ki", 1024.0},
+                   {"Mi", 1048576.0},
+                   {"Gi", 1073741824.0},
+                   {"Ti", 1099511627776.0},
+                   {"Pi", 1125899906842624.0},
+                   {"Ei", 1152921504606846976.0}};
   for (unsigned k = 0; k < sizeof kSuffixes / sizeof kSuffixes[0]; k++) {
     if (tg_str_eqc(suffix, kSuffixes[k].name)) {
       *out = sign * v * kSuffixes[k].factor;
@@ -45,12 +62,15 @@ static int parse_quantity(tg_str s, double* out) {
   if (suffix.len >= 2 && (suffix.ptr[0] == 'e' || suffix.ptr[0] == 'E')) {
     uint32_t j = 1;
     int neg = 0, e = 0, edigits = 0;
-    if (suffix.ptr[j] == '+' || suffix.ptr[j] == '-') neg = suffix.ptr[j++] == '-';
+    if (suffix.ptr[j] == '+' || suffix.ptr[j] == '-')
+      neg = suffix.ptr[j++] == '-';
     while (j < suffix.len && suffix.ptr[j] >= '0' && suffix.ptr[j] <= '9' && e < 1000)
       e = e * 10 + (suffix.ptr[j++] - '0'), edigits++;
-    if (!edigits || j != suffix.len) return 0;
+    if (!edigits || j != suffix.len)
+      return 0;
     double f = 1;
-    while (e--) f = neg ? f / 10 : f * 10;
+    while (e--)
+      f = neg ? f / 10 : f * 10;
     *out = sign * v * f;
     return 1;
   }
@@ -60,19 +80,22 @@ static int parse_quantity(tg_str s, double* out) {
 /* The textual quantity of a JSON value: a string as is, a number by its literal. */
 static tg_str quantity_text(const tg_json* v) {
   tg_str none = {NULL, 0};
-  if (tg_json_is(v, TG_JSON_STRING) || tg_json_is(v, TG_JSON_NUMBER)) return v->text;
+  if (tg_json_is(v, TG_JSON_STRING) || tg_json_is(v, TG_JSON_NUMBER))
+    return v->text;
   return none;
 }
 
 static int quantity_missing(const tg_json* v) {
   tg_str t = quantity_text(v);
   for (uint32_t i = 0; i < t.len; i++)
-    if (t.ptr[i] != ' ' && t.ptr[i] != '\t') return 0;
+    if (t.ptr[i] != ' ' && t.ptr[i] != '\t')
+      return 0;
   return 1;
 }
 
 static void settings_error(tg_buf* b, const char* resource, const char* what, const char* more) {
-  if (b->len) return; /* report the first problem only */
+  if (b->len)
+    return; /* report the first problem only */
   tg_buf_puts(b, "Provided settings are not valid: invalid ");
   tg_buf_puts(b, resource);
   tg_buf_puts(b, " settings: ");
@@ -86,7 +109,8 @@ void tg_policy_validate_settings(tg_ctx* ctx) {
   int configured = 0;
   for (unsigned r = 0; r < 2; r++) {
     const tg_json* cfg = tg_json_get(ctx->settings, kResources[r]);
-    if (tg_json_is_absent(cfg)) continue;
+    if (tg_json_is_absent(cfg))
+      continue;
     if (cfg->type != TG_JSON_OBJECT) {
       settings_error(&msg, kResources[r], "must be an object", "");
       continue;
@@ -100,8 +124,10 @@ void tg_policy_validate_settings(tg_ctx* ctx) {
         settings_error(&msg, kResources[r], kFields[f], " is not a valid quantity");
       }
     }
-    if (!set[0] && !set[1] && !set[2]) settings_error(&msg, kResources[r], "all the quantities are empty", "");
-    if (msg.len) continue;
+    if (!set[0] && !set[1] && !set[2])
+      settings_error(&msg, kResources[r], "all the quantities are empty", "");
+    if (msg.len)
+      continue;
     configured = 1;
     /* defaultRequest <= defaultLimit <= maxLimit, where both sides are given. */
     for (unsigned lo = 0; lo < 3; lo++)
@@ -112,14 +138,17 @@ void tg_policy_validate_settings(tg_ctx* ctx) {
         }
   }
   if (!msg.len && !configured)
-    tg_buf_puts(&msg, "Provided settings are not valid: no settings provided. At least one resource "
-                      "limit or request must be verified");
+    tg_buf_puts(&msg,
+                "Provided settings are not valid: no settings provided. At least one resource "
+                "limit or request must be verified");
   const tg_json* ignore = tg_json_get(ctx->settings, "ignoreImages");
   if (!msg.len && !tg_json_is_absent(ignore)) {
     int ok = ignore->type == TG_JSON_ARRAY;
     for (const tg_json* e = ok ? ignore->first : NULL; e; e = e->next)
-      if (e->type != TG_JSON_STRING) ok = 0;
-    if (!ok) tg_buf_puts(&msg, "Provided settings are not valid: ignoreImages must be a list of strings");
+      if (e->type != TG_JSON_STRING)
+        ok = 0;
+    if (!ok)
+      tg_buf_puts(&msg, "Provided settings are not valid: ignoreImages must be a list of strings");
   }
   if (msg.len)
     tg_settings_invalid(ctx, tg_buf_str(&msg));
@@ -128,11 +157,14 @@ void tg_policy_validate_settings(tg_ctx* ctx) {
 }
 
 static int ignored(const tg_json* ignore, tg_str image) {
-  for (const tg_json* e = tg_json_is(ignore, TG_JSON_ARRAY) ? ignore->first : NULL; e; e = e->next) {
+  for (const tg_json* e = tg_json_is(ignore, TG_JSON_ARRAY) ? ignore->first : NULL; e;
+       e = e->next) {
     tg_str p = tg_json_str(e);
-    if (!p.ptr) continue;
+    if (!p.ptr)
+      continue;
     if (p.len && p.ptr[p.len - 1] == '*') {
-      if (tg_str_has_prefix(image, tg_str_sub(p, 0, p.len - 1))) return 1;
+      if (tg_str_has_prefix(image, tg_str_sub(p, 0, p.len - 1)))
+        return 1;
     } else if (tg_str_eq(p, image)) {
       return 1;
     }
@@ -141,7 +173,10 @@ static int ignored(const tg_json* ignore, tg_str image) {
 }
 
 /* Sets container.resources.<section>.<resource> = value, creating the objects on demand. */
-static int set_quantity(tg_json* container, const char* section, const char* resource, tg_str value) {
+static int set_quantity(tg_json* container,
+                        const char* section,
+                        const char* resource,
+                        tg_str value) {
   tg_json* res = tg_json_ensure_object(container, "resources");
   tg_json* sec = tg_json_ensure_object(res, section);
   tg_json* v = tg_json_new_str(value);
@@ -159,7 +194,10 @@ static int fail(tg_buf* msg, const char* a, tg_str b, const char* c, tg_str d, c
 }
 
 /* Applies one resource's configuration to a container. Returns 0 with msg set on rejection. */
-static int adjust(tg_json* container, const char* resource, const tg_json* cfg, int* mutated,
+static int adjust(tg_json* container,
+                  const char* resource,
+                  const tg_json* cfg,
+                  int* mutated,
                   tg_buf* msg) {
   const tg_json* limit = tg_json_path(container, "resources.limits");
   limit = tg_json_get(limit, resource);
@@ -214,11 +252,14 @@ void tg_policy_validate(tg_ctx* ctx) {
   const tg_json* containers = tg_json_get(spec, "containers");
   int mutated = 0;
   tg_buf msg = {0, 0, 0, 0};
-  for (tg_json* c = tg_json_is(containers, TG_JSON_ARRAY) ? containers->first : NULL; c; c = c->next) {
-    if (c->type != TG_JSON_OBJECT || ignored(ignore, tg_json_str(tg_json_get(c, "image")))) continue;
+  for (tg_json* c = tg_json_is(containers, TG_JSON_ARRAY) ? containers->first : NULL; c;
+       c = c->next) {
+    if (c->type != TG_JSON_OBJECT || ignored(ignore, tg_json_str(tg_json_get(c, "image"))))
+      continue;
     for (unsigned r = 0; r < 2; r++) {
       const tg_json* cfg = tg_json_get(ctx->settings, kResources[r]);
-      if (!tg_json_is(cfg, TG_JSON_OBJECT)) continue;
+      if (!tg_json_is(cfg, TG_JSON_OBJECT))
+        continue;
       if (!adjust(c, kResources[r], cfg, &mutated, &msg)) {
         tg_reject(ctx, tg_buf_str(&msg), 400);
         return;

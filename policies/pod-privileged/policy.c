@@ -1,4 +1,5 @@
-/* pod-privileged: rejects workloads with privileged containers, like Kubewarden's pod-privileged. */
+/* pod-privileged: rejects workloads with privileged containers, like Kubewarden's pod-privileged.
+ */
 // SPDX-License-Identifier: Apache-2.0
 #include "tg_policy.h"
 
@@ -10,15 +11,18 @@ static int settings_flag(tg_ctx* ctx, const char* key) {
 
 /* True when any container in list has securityContext.privileged == true. */
 static int any_privileged(const tg_json* list) {
-  if (!tg_json_is(list, TG_JSON_ARRAY)) return 0;
+  if (!tg_json_is(list, TG_JSON_ARRAY))
+    return 0;
   for (const tg_json* c = list->first; c; c = c->next)
-    if (tg_json_is_true(tg_json_path(c, "securityContext.privileged"))) return 1;
+    if (tg_json_is_true(tg_json_path(c, "securityContext.privileged")))
+      return 1;
   return 0;
 }
 
 static const char* check_settings(const tg_json* s) {
   static const char* const keys[] = {"skip_init_containers", "skip_ephemeral_containers"};
-  if (s->type != TG_JSON_OBJECT) return "settings must be an object";
+  if (s->type != TG_JSON_OBJECT)
+    return "settings must be an object";
   for (unsigned i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     const tg_json* v = tg_json_get(s, keys[i]);
     if (v && v->type != TG_JSON_TRUE && v->type != TG_JSON_FALSE && v->type != TG_JSON_NULL)

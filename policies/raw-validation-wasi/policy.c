@@ -16,17 +16,20 @@ static const char* const kLists[] = {"valid_users", "valid_actions", "valid_reso
 
 static int listed(const tg_json* list, tg_str value) {
   for (const tg_json* e = list->first; e; e = e->next)
-    if (e->type == TG_JSON_STRING && tg_str_eq(e->text, value)) return 1;
+    if (e->type == TG_JSON_STRING && tg_str_eq(e->text, value))
+      return 1;
   return 0;
 }
 
 void tg_policy_validate_settings(tg_ctx* ctx) {
   for (unsigned i = 0; i < 3; i++) {
     const tg_json* list = tg_json_get(ctx->settings, kLists[i]);
-    if (tg_json_is_absent(list)) continue;
+    if (tg_json_is_absent(list))
+      continue;
     int ok = list->type == TG_JSON_ARRAY;
     for (const tg_json* e = ok ? list->first : NULL; e; e = e->next)
-      if (e->type != TG_JSON_STRING) ok = 0;
+      if (e->type != TG_JSON_STRING)
+        ok = 0;
     if (!ok) {
       tg_buf msg = {0, 0, 0, 0};
       tg_buf_puts(&msg, kLists[i]);
@@ -53,7 +56,8 @@ void tg_policy_validate(tg_ctx* ctx) {
   }
   for (unsigned i = 0; i < 3; i++) {
     const tg_json* list = tg_json_get(ctx->settings, kLists[i]);
-    if (!tg_json_is(list, TG_JSON_ARRAY) || listed(list, values[i])) continue;
+    if (!tg_json_is(list, TG_JSON_ARRAY) || listed(list, values[i]))
+      continue;
     tg_buf msg = {0, 0, 0, 0};
     tg_buf_puts(&msg, "not allowed: ");
     tg_buf_putstr(&msg, values[0]);

@@ -1,4 +1,5 @@
-/* require-labels: rejects objects that lack any of the labels listed in settings.required_labels. */
+/* require-labels: rejects objects that lack any of the labels listed in settings.required_labels.
+ */
 // SPDX-License-Identifier: Apache-2.0
 #include "tg_policy.h"
 
@@ -6,7 +7,8 @@
 
 static const char* check_settings(const tg_json* s) {
   const tg_json* list = tg_json_get(s, "required_labels");
-  if (!list) return "required_labels is missing";
+  if (!list)
+    return "required_labels is missing";
   if (list->type != TG_JSON_ARRAY || list->count == 0)
     return "required_labels must be a non-empty list of label names";
   for (const tg_json* l = list->first; l; l = l->next)
@@ -39,7 +41,8 @@ void tg_policy_validate(tg_ctx* ctx) {
   tg_buf missing = {0, 0, 0, 0};
   for (const tg_json* want = tg_json_get(ctx->settings, "required_labels")->first; want;
        want = want->next) {
-    if (tg_json_getn(labels, want->text)) continue;
+    if (tg_json_getn(labels, want->text))
+      continue;
     tg_buf_puts(&missing, missing.len ? ", " : "The following required labels are missing: ");
     tg_buf_putstr(&missing, want->text);
   }

@@ -10,23 +10,29 @@
  * may match anywhere in the value, as Go's regexp.Match in Kubewarden's policy). */
 
 static int contains(const tg_json* list, tg_str name) {
-  if (!tg_json_is(list, TG_JSON_ARRAY)) return 0;
+  if (!tg_json_is(list, TG_JSON_ARRAY))
+    return 0;
   for (const tg_json* e = list->first; e; e = e->next)
-    if (e->type == TG_JSON_STRING && tg_str_eq(e->text, name)) return 1;
+    if (e->type == TG_JSON_STRING && tg_str_eq(e->text, name))
+      return 1;
   return 0;
 }
 
 static int is_string_list(const tg_json* v) {
-  if (tg_json_is_absent(v)) return 1;
-  if (v->type != TG_JSON_ARRAY) return 0;
+  if (tg_json_is_absent(v))
+    return 1;
+  if (v->type != TG_JSON_ARRAY)
+    return 0;
   for (const tg_json* e = v->first; e; e = e->next)
-    if (e->type != TG_JSON_STRING) return 0;
+    if (e->type != TG_JSON_STRING)
+      return 0;
   return 1;
 }
 
 /* Appends "<sep><name>" using sep only after the first name. */
 static void add_name(tg_buf* b, tg_str name, int* first) {
-  if (!*first) tg_buf_putc(b, ',');
+  if (!*first)
+    tg_buf_putc(b, ',');
   tg_buf_putstr(b, name);
   *first = 0;
 }
@@ -38,8 +44,10 @@ void tg_policy_validate_settings(tg_ctx* ctx) {
   tg_buf msg = {0, 0, 0, 0};
   tg_buf_puts(&msg, "Provided settings are not valid: ");
   size_t prefix = msg.len;
-  if (!is_string_list(denied)) tg_buf_puts(&msg, "denied_labels must be a list of strings");
-  else if (!is_string_list(mandatory)) tg_buf_puts(&msg, "mandatory_labels must be a list of strings");
+  if (!is_string_list(denied))
+    tg_buf_puts(&msg, "denied_labels must be a list of strings");
+  else if (!is_string_list(mandatory))
+    tg_buf_puts(&msg, "mandatory_labels must be a list of strings");
   else if (!tg_json_is_absent(constrained) && constrained->type != TG_JSON_OBJECT)
     tg_buf_puts(&msg, "constrained_labels must be an object of label name to regular expression");
   if (msg.len != prefix) {
@@ -67,15 +75,19 @@ void tg_policy_validate_settings(tg_ctx* ctx) {
   /* The same label cannot be denied and also constrained or mandatory. */
   int first = 1;
   for (const tg_json* c = constrained ? constrained->first : NULL; c; c = c->next) {
-    if (!contains(denied, c->key)) continue;
-    if (first) tg_buf_puts(&msg, "These labels cannot be constrained and denied at the same time: ");
+    if (!contains(denied, c->key))
+      continue;
+    if (first)
+      tg_buf_puts(&msg, "These labels cannot be constrained and denied at the same time: ");
     add_name(&msg, c->key, &first);
   }
   int first_mandatory = 1;
   for (const tg_json* m = mandatory ? mandatory->first : NULL; m; m = m->next) {
-    if (!contains(denied, m->text)) continue;
+    if (!contains(denied, m->text))
+      continue;
     if (first_mandatory) {
-      if (!first) tg_buf_puts(&msg, "; ");
+      if (!first)
+        tg_buf_puts(&msg, "; ");
       tg_buf_puts(&msg, "These labels cannot be mandatory and denied at the same time: ");
     }
     add_name(&msg, m->text, &first_mandatory);
@@ -98,13 +110,15 @@ void tg_policy_validate(tg_ctx* ctx) {
   const tg_json* labels = tg_json_path(object, "metadata.labels");
   tg_buf denied_msg = {0, 0, 0, 0}, constrained_msg = {0, 0, 0, 0}, missing_msg = {0, 0, 0, 0};
   int first_denied = 1, first_constrained = 1, first_missing = 1;
-  for (const tg_json* l = tg_json_is(labels, TG_JSON_OBJECT) ? labels->first : NULL; l; l = l->next) {
+  for (const tg_json* l = tg_json_is(labels, TG_JSON_OBJECT) ? labels->first : NULL; l;
+       l = l->next) {
     if (contains(denied, l->key)) {
       add_name(&denied_msg, l->key, &first_denied);
       continue;
     }
     const tg_json* pattern = tg_json_getn(constrained, l->key);
-    if (!pattern || pattern->type != TG_JSON_STRING) continue;
+    if (!pattern || pattern->type != TG_JSON_STRING)
+      continue;
     tg_str err = {NULL, 0};
     int m = tg_regex_match(pattern->text, tg_json_str(l), &err);
     if (m < 0) {
@@ -116,9 +130,11 @@ void tg_policy_validate(tg_ctx* ctx) {
       tg_reject(ctx, tg_buf_str(&e), 500);
       return;
     }
-    if (!m) add_name(&constrained_msg, l->key, &first_constrained);
+    if (!m)
+      add_name(&constrained_msg, l->key, &first_constrained);
   }
-  for (const tg_json* m = tg_json_is(mandatory, TG_JSON_ARRAY) ? mandatory->first : NULL; m; m = m->next)
+  for (const tg_json* m = tg_json_is(mandatory, TG_JSON_ARRAY) ? mandatory->first : NULL; m;
+       m = m->next)
     if (m->type == TG_JSON_STRING && !tg_json_getn(labels, m->text))
       add_name(&missing_msg, m->text, &first_missing);
 
@@ -128,12 +144,14 @@ void tg_policy_validate(tg_ctx* ctx) {
     tg_buf_putstr(&msg, tg_buf_str(&denied_msg));
   }
   if (constrained_msg.len) {
-    if (msg.len) tg_buf_puts(&msg, ". ");
+    if (msg.len)
+      tg_buf_puts(&msg, ". ");
     tg_buf_puts(&msg, "The following labels are violating user constraints: ");
     tg_buf_putstr(&msg, tg_buf_str(&constrained_msg));
   }
   if (missing_msg.len) {
-    if (msg.len) tg_buf_puts(&msg, ". ");
+    if (msg.len)
+      tg_buf_puts(&msg, ". ");
     tg_buf_puts(&msg, "The following mandatory labels are missing: ");
     tg_buf_putstr(&msg, tg_buf_str(&missing_msg));
   }

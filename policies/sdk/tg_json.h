@@ -37,20 +37,21 @@ typedef enum tg_type {
 
 typedef struct tg_json {
   tg_type type;
-  uint32_t count;          /* number of children (array/object) */
-  struct tg_json* parent;  /* container holding this node, NULL for a root */
-  struct tg_json* next;    /* next sibling */
-  struct tg_json* first;   /* first child */
-  struct tg_json* last;    /* last child */
-  tg_str key;              /* member name when the parent is an object */
-  tg_str text;             /* decoded string, or the literal text of a number */
+  uint32_t count;         /* number of children (array/object) */
+  struct tg_json* parent; /* container holding this node, NULL for a root */
+  struct tg_json* next;   /* next sibling */
+  struct tg_json* first;  /* first child */
+  struct tg_json* last;   /* last child */
+  tg_str key;             /* member name when the parent is an object */
+  tg_str text;            /* decoded string, or the literal text of a number */
 } tg_json;
 
 /* ---- strings ---------------------------------------------------------------------------- */
 
 static uint32_t tg_strlen(const char* s) {
   uint32_t n = 0;
-  while (s && s[n]) n++;
+  while (s && s[n])
+    n++;
   return n;
 }
 static tg_str tg_s(const char* s) {
@@ -60,7 +61,9 @@ static tg_str tg_s(const char* s) {
 static int tg_str_eq(tg_str a, tg_str b) {
   return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
-static int tg_str_eqc(tg_str a, const char* b) { return tg_str_eq(a, tg_s(b)); }
+static int tg_str_eqc(tg_str a, const char* b) {
+  return tg_str_eq(a, tg_s(b));
+}
 static int tg_str_has_prefix(tg_str s, tg_str p) {
   return s.len >= p.len && (p.len == 0 || memcmp(s.ptr, p.ptr, p.len) == 0);
 }
@@ -70,17 +73,21 @@ static int tg_str_has_suffix(tg_str s, tg_str p) {
 /* Index of the first byte c in s, or -1. */
 static int64_t tg_str_find(tg_str s, char c) {
   for (uint32_t i = 0; i < s.len; i++)
-    if (s.ptr[i] == c) return i;
+    if (s.ptr[i] == c)
+      return i;
   return -1;
 }
 static int64_t tg_str_rfind(tg_str s, char c) {
   for (uint32_t i = s.len; i > 0; i--)
-    if (s.ptr[i - 1] == c) return i - 1;
+    if (s.ptr[i - 1] == c)
+      return i - 1;
   return -1;
 }
 static tg_str tg_str_sub(tg_str s, uint32_t from, uint32_t to) {
-  if (to > s.len) to = s.len;
-  if (from > to) from = to;
+  if (to > s.len)
+    to = s.len;
+  if (from > to)
+    from = to;
   tg_str r = {s.ptr + from, to - from};
   return r;
 }
@@ -95,7 +102,8 @@ typedef struct tg_buf {
 } tg_buf;
 
 static void tg_buf_put(tg_buf* b, const char* p, size_t n) {
-  if (b->oom || n == 0) return;
+  if (b->oom || n == 0)
+    return;
   if (b->cap - b->len < n) {
     size_t cap = b->cap ? b->cap : 256;
     while (cap - b->len < n) {
@@ -116,9 +124,15 @@ static void tg_buf_put(tg_buf* b, const char* p, size_t n) {
   memcpy(b->data + b->len, p, n);
   b->len += n;
 }
-static void tg_buf_putc(tg_buf* b, char c) { tg_buf_put(b, &c, 1); }
-static void tg_buf_puts(tg_buf* b, const char* s) { tg_buf_put(b, s, tg_strlen(s)); }
-static void tg_buf_putstr(tg_buf* b, tg_str s) { tg_buf_put(b, s.ptr, s.len); }
+static void tg_buf_putc(tg_buf* b, char c) {
+  tg_buf_put(b, &c, 1);
+}
+static void tg_buf_puts(tg_buf* b, const char* s) {
+  tg_buf_put(b, s, tg_strlen(s));
+}
+static void tg_buf_putstr(tg_buf* b, tg_str s) {
+  tg_buf_put(b, s.ptr, s.len);
+}
 static void tg_buf_putu(tg_buf* b, uint64_t v) {
   char tmp[20];
   int n = 0;
@@ -126,7 +140,8 @@ static void tg_buf_putu(tg_buf* b, uint64_t v) {
     tmp[n++] = (char)('0' + v % 10);
     v /= 10;
   } while (v);
-  while (n) tg_buf_putc(b, tmp[--n]);
+  while (n)
+    tg_buf_putc(b, tmp[--n]);
 }
 static void tg_buf_puti(tg_buf* b, int64_t v) {
   if (v < 0) {
@@ -147,19 +162,36 @@ static void tg_buf_put_json_string(tg_buf* b, tg_str s) {
   uint32_t run = 0; /* start of the pending run of bytes that need no escaping */
   for (uint32_t i = 0; i < s.len; i++) {
     unsigned char c = (unsigned char)s.ptr[i];
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (c >= 0x20 && c != '"' && c != '\\')
+      continue;
     tg_buf_put(b, s.ptr + run, i - run);
     run = i + 1;
     char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
     switch (c) {
-      case '"': tg_buf_put(b, "\\\"", 2); break;
-      case '\\': tg_buf_put(b, "\\\\", 2); break;
-      case '\n': tg_buf_put(b, "\\n", 2); break;
-      case '\r': tg_buf_put(b, "\\r", 2); break;
-      case '\t': tg_buf_put(b, "\\t", 2); break;
-      case '\b': tg_buf_put(b, "\\b", 2); break;
-      case '\f': tg_buf_put(b, "\\f", 2); break;
-      default: tg_buf_put(b, esc, 6); break;
+      case '"':
+        tg_buf_put(b, "\\\"", 2);
+        break;
+      case '\\':
+        tg_buf_put(b, "\\\\", 2);
+        break;
+      case '\n':
+        tg_buf_put(b, "\\n", 2);
+        break;
+      case '\r':
+        tg_buf_put(b, "\\r", 2);
+        break;
+      case '\t':
+        tg_buf_put(b, "\\t", 2);
+        break;
+      case '\b':
+        tg_buf_put(b, "\\b", 2);
+        break;
+      case '\f':
+        tg_buf_put(b, "\\f", 2);
+        break;
+      default:
+        tg_buf_put(b, esc, 6);
+        break;
     }
   }
   tg_buf_put(b, s.ptr + run, s.len - run);
@@ -170,23 +202,31 @@ static void tg_buf_put_json_string(tg_buf* b, tg_str s) {
 
 static tg_json* tg_json_new(tg_type type) {
   tg_json* v = (tg_json*)tg_alloc_zeroed(sizeof(tg_json));
-  if (v) v->type = type;
+  if (v)
+    v->type = type;
   return v;
 }
 /* The bytes are referenced, not copied: they must outlive the evaluation (literals, payload). */
 static tg_json* tg_json_new_str(tg_str s) {
   tg_json* v = tg_json_new(TG_JSON_STRING);
-  if (v) v->text = s;
+  if (v)
+    v->text = s;
   return v;
 }
-static tg_json* tg_json_new_cstr(const char* s) { return tg_json_new_str(tg_s(s)); }
-static tg_json* tg_json_new_bool(int b) { return tg_json_new(b ? TG_JSON_TRUE : TG_JSON_FALSE); }
+static tg_json* tg_json_new_cstr(const char* s) {
+  return tg_json_new_str(tg_s(s));
+}
+static tg_json* tg_json_new_bool(int b) {
+  return tg_json_new(b ? TG_JSON_TRUE : TG_JSON_FALSE);
+}
 static tg_json* tg_json_new_int(int64_t n) {
   tg_buf b = {0, 0, 0, 0};
   tg_buf_puti(&b, n);
-  if (b.oom) return NULL;
+  if (b.oom)
+    return NULL;
   tg_json* v = tg_json_new(TG_JSON_NUMBER);
-  if (v) v->text = tg_buf_str(&b);
+  if (v)
+    v->text = tg_buf_str(&b);
   return v;
 }
 
@@ -202,7 +242,8 @@ static void tg_json__link(tg_json* parent, tg_json* v) {
 }
 /* Appends v to an array; returns 0 when arr is not an array or v is NULL. */
 static int tg_json_append(tg_json* arr, tg_json* v) {
-  if (!arr || !v || arr->type != TG_JSON_ARRAY) return 0;
+  if (!arr || !v || arr->type != TG_JSON_ARRAY)
+    return 0;
   v->key.ptr = NULL;
   v->key.len = 0;
   tg_json__link(arr, v);
@@ -213,18 +254,22 @@ static int tg_json_append(tg_json* arr, tg_json* v) {
 
 static tg_json* tg_json_getn(const tg_json* obj, tg_str key) {
   tg_json* found = NULL;
-  if (!obj || obj->type != TG_JSON_OBJECT) return NULL;
+  if (!obj || obj->type != TG_JSON_OBJECT)
+    return NULL;
   for (tg_json* c = obj->first; c; c = c->next)
-    if (tg_str_eq(c->key, key)) found = c;
+    if (tg_str_eq(c->key, key))
+      found = c;
   return found;
 }
 static tg_json* tg_json_get(const tg_json* obj, const char* key) {
   return tg_json_getn(obj, tg_s(key));
 }
 static tg_json* tg_json_at(const tg_json* arr, uint32_t index) {
-  if (!arr || arr->type != TG_JSON_ARRAY) return NULL;
+  if (!arr || arr->type != TG_JSON_ARRAY)
+    return NULL;
   tg_json* c = arr->first;
-  while (c && index--) c = c->next;
+  while (c && index--)
+    c = c->next;
   return c;
 }
 
@@ -240,16 +285,21 @@ static tg_json* tg_json_path(const tg_json* v, const char* path) {
     int digits = 1;
     while (*p && *p != '.') {
       char c = *p++;
-      if (c == '\\' && *p) c = *p++;
-      if (c < '0' || c > '9') digits = 0;
-      if (n >= sizeof(seg_buf)) return NULL;
+      if (c == '\\' && *p)
+        c = *p++;
+      if (c < '0' || c > '9')
+        digits = 0;
+      if (n >= sizeof(seg_buf))
+        return NULL;
       seg_buf[n++] = c;
     }
-    if (*p == '.') p++;
+    if (*p == '.')
+      p++;
     tg_str seg = {seg_buf, n};
     if (cur->type == TG_JSON_ARRAY && digits && n > 0 && n < 10) {
       uint32_t idx = 0;
-      for (uint32_t i = 0; i < n; i++) idx = idx * 10 + (uint32_t)(seg_buf[i] - '0');
+      for (uint32_t i = 0; i < n; i++)
+        idx = idx * 10 + (uint32_t)(seg_buf[i] - '0');
       cur = tg_json_at(cur, idx);
     } else {
       cur = tg_json_getn(cur, seg);
@@ -258,11 +308,17 @@ static tg_json* tg_json_path(const tg_json* v, const char* path) {
   return cur;
 }
 
-static int tg_json_is(const tg_json* v, tg_type t) { return v && v->type == t; }
+static int tg_json_is(const tg_json* v, tg_type t) {
+  return v && v->type == t;
+}
 /* Only JSON `true` counts as true (a string "true" does not). */
-static int tg_json_is_true(const tg_json* v) { return v && v->type == TG_JSON_TRUE; }
+static int tg_json_is_true(const tg_json* v) {
+  return v && v->type == TG_JSON_TRUE;
+}
 /* Missing or null: what Kubernetes treats as "unset". */
-static int tg_json_is_absent(const tg_json* v) { return !v || v->type == TG_JSON_NULL; }
+static int tg_json_is_absent(const tg_json* v) {
+  return !v || v->type == TG_JSON_NULL;
+}
 /* The string value, or {NULL,0} when v is not a string. */
 static tg_str tg_json_str(const tg_json* v) {
   tg_str none = {NULL, 0};
@@ -270,17 +326,22 @@ static tg_str tg_json_str(const tg_json* v) {
 }
 /* Parses an integral number into *out; returns 0 for non-integers or out-of-range values. */
 static int tg_json_int(const tg_json* v, int64_t* out) {
-  if (!v || v->type != TG_JSON_NUMBER) return 0;
+  if (!v || v->type != TG_JSON_NUMBER)
+    return 0;
   tg_str t = v->text;
   uint32_t i = 0;
   int neg = 0;
   uint64_t acc = 0;
-  if (i < t.len && t.ptr[i] == '-') neg = 1, i++;
-  if (i == t.len) return 0;
+  if (i < t.len && t.ptr[i] == '-')
+    neg = 1, i++;
+  if (i == t.len)
+    return 0;
   for (; i < t.len; i++) {
     char c = t.ptr[i];
-    if (c < '0' || c > '9') return 0;
-    if (acc > (UINT64_C(9223372036854775807) - (uint64_t)(c - '0')) / 10) return 0;
+    if (c < '0' || c > '9')
+      return 0;
+    if (acc > (UINT64_C(9223372036854775807) - (uint64_t)(c - '0')) / 10)
+      return 0;
     acc = acc * 10 + (uint64_t)(c - '0');
   }
   *out = neg ? -(int64_t)acc : (int64_t)acc;
@@ -292,18 +353,21 @@ static int tg_json_int(const tg_json* v, int64_t* out) {
 /* Sets obj[key] = v, replacing an existing member in place (keeping its position) or
  * appending a new one. The key bytes are referenced, not copied. Returns 0 on bad input. */
 static int tg_json_setn(tg_json* obj, tg_str key, tg_json* v) {
-  if (!obj || !v || obj->type != TG_JSON_OBJECT) return 0;
+  if (!obj || !v || obj->type != TG_JSON_OBJECT)
+    return 0;
   v->key = key;
   tg_json* prev = NULL;
   for (tg_json* c = obj->first; c; prev = c, c = c->next) {
-    if (!tg_str_eq(c->key, key)) continue;
+    if (!tg_str_eq(c->key, key))
+      continue;
     v->parent = obj;
     v->next = c->next;
     if (prev)
       prev->next = v;
     else
       obj->first = v;
-    if (obj->last == c) obj->last = v;
+    if (obj->last == c)
+      obj->last = v;
     c->parent = NULL;
     c->next = NULL;
     return 1;
@@ -318,10 +382,13 @@ static int tg_json_set(tg_json* obj, const char* key, tg_json* v) {
  * empty object there. NULL when obj is not an object or memory ran out. */
 static tg_json* tg_json_ensure_object(tg_json* obj, const char* key) {
   tg_json* cur = tg_json_get(obj, key);
-  if (cur && cur->type == TG_JSON_OBJECT) return cur;
-  if (!obj || obj->type != TG_JSON_OBJECT) return NULL;
+  if (cur && cur->type == TG_JSON_OBJECT)
+    return cur;
+  if (!obj || obj->type != TG_JSON_OBJECT)
+    return NULL;
   tg_json* fresh = tg_json_new(TG_JSON_OBJECT);
-  if (!fresh || !tg_json_set(obj, key, fresh)) return NULL;
+  if (!fresh || !tg_json_set(obj, key, fresh))
+    return NULL;
   return fresh;
 }
 
@@ -356,19 +423,24 @@ static const char* tg_json__string(const char* s, size_t n, size_t* pos, tg_str*
   size_t start = i;
   int escaped = 0;
   for (;;) {
-    if (i >= n) return "unterminated string";
+    if (i >= n)
+      return "unterminated string";
     unsigned char c = (unsigned char)s[i];
-    if (c == '"') break;
-    if (c < 0x20) return "control character in string";
+    if (c == '"')
+      break;
+    if (c < 0x20)
+      return "control character in string";
     if (c == '\\') {
       escaped = 1;
       i++;
-      if (i >= n) return "unterminated string";
+      if (i >= n)
+        return "unterminated string";
     }
     i++;
   }
   size_t end = i; /* index of the closing quote */
-  if (end - start > 0xffffffffu) return "string too long";
+  if (end - start > 0xffffffffu)
+    return "string too long";
   if (!escaped) {
     out->ptr = s + start;
     out->len = (uint32_t)(end - start);
@@ -376,7 +448,8 @@ static const char* tg_json__string(const char* s, size_t n, size_t* pos, tg_str*
     return NULL;
   }
   char* d = (char*)tg_alloc(end - start);
-  if (!d) return "out of memory";
+  if (!d)
+    return "out of memory";
   uint32_t m = 0;
   for (i = start; i < end;) {
     char c = s[i++];
@@ -386,19 +459,37 @@ static const char* tg_json__string(const char* s, size_t n, size_t* pos, tg_str*
     }
     char e = s[i++];
     switch (e) {
-      case '"': d[m++] = '"'; break;
-      case '\\': d[m++] = '\\'; break;
-      case '/': d[m++] = '/'; break;
-      case 'b': d[m++] = '\b'; break;
-      case 'f': d[m++] = '\f'; break;
-      case 'n': d[m++] = '\n'; break;
-      case 'r': d[m++] = '\r'; break;
-      case 't': d[m++] = '\t'; break;
+      case '"':
+        d[m++] = '"';
+        break;
+      case '\\':
+        d[m++] = '\\';
+        break;
+      case '/':
+        d[m++] = '/';
+        break;
+      case 'b':
+        d[m++] = '\b';
+        break;
+      case 'f':
+        d[m++] = '\f';
+        break;
+      case 'n':
+        d[m++] = '\n';
+        break;
+      case 'r':
+        d[m++] = '\r';
+        break;
+      case 't':
+        d[m++] = '\t';
+        break;
       case 'u': {
         uint32_t cp;
-        if (end - i < 4 || !tg_json__hex4(s + i, &cp)) return "invalid \\u escape";
+        if (end - i < 4 || !tg_json__hex4(s + i, &cp))
+          return "invalid \\u escape";
         i += 4;
-        if (cp >= 0xDC00 && cp <= 0xDFFF) return "lone surrogate in \\u escape";
+        if (cp >= 0xDC00 && cp <= 0xDFFF)
+          return "lone surrogate in \\u escape";
         if (cp >= 0xD800 && cp <= 0xDBFF) {
           uint32_t lo;
           if (end - i < 6 || s[i] != '\\' || s[i + 1] != 'u' || !tg_json__hex4(s + i + 2, &lo) ||
@@ -425,7 +516,8 @@ static const char* tg_json__string(const char* s, size_t n, size_t* pos, tg_str*
         }
         break;
       }
-      default: return "invalid escape in string";
+      default:
+        return "invalid escape in string";
     }
   }
   out->ptr = d;
@@ -438,27 +530,37 @@ static const char* tg_json__number(const char* s, size_t n, size_t* pos, tg_str*
   size_t i = *pos;
   size_t start = i;
 #define TG_DIGIT(k) ((k) < n && s[(k)] >= '0' && s[(k)] <= '9')
-  if (i < n && s[i] == '-') i++;
-  if (!TG_DIGIT(i)) return "invalid number";
+  if (i < n && s[i] == '-')
+    i++;
+  if (!TG_DIGIT(i))
+    return "invalid number";
   if (s[i] == '0') {
     i++;
-    if (TG_DIGIT(i)) return "leading zero in number";
+    if (TG_DIGIT(i))
+      return "leading zero in number";
   } else {
-    while (TG_DIGIT(i)) i++;
+    while (TG_DIGIT(i))
+      i++;
   }
   if (i < n && s[i] == '.') {
     i++;
-    if (!TG_DIGIT(i)) return "invalid number";
-    while (TG_DIGIT(i)) i++;
+    if (!TG_DIGIT(i))
+      return "invalid number";
+    while (TG_DIGIT(i))
+      i++;
   }
   if (i < n && (s[i] == 'e' || s[i] == 'E')) {
     i++;
-    if (i < n && (s[i] == '+' || s[i] == '-')) i++;
-    if (!TG_DIGIT(i)) return "invalid number";
-    while (TG_DIGIT(i)) i++;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+      i++;
+    if (!TG_DIGIT(i))
+      return "invalid number";
+    while (TG_DIGIT(i))
+      i++;
   }
 #undef TG_DIGIT
-  if (i - start > 0xffffffffu) return "number too long";
+  if (i - start > 0xffffffffu)
+    return "number too long";
   out->ptr = s + start;
   out->len = (uint32_t)(i - start);
   *pos = i;
@@ -476,8 +578,9 @@ static tg_json* tg_json_parse(const char* s, size_t n, tg_json_error* err) {
   tg_json* root = NULL;
   tg_json* cur = NULL; /* innermost open container */
   const char* msg = NULL;
-#define TG_WS() \
-  while (pos < n && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r')) pos++
+#define TG_WS()                                                                            \
+  while (pos < n && (s[pos] == ' ' || s[pos] == '\t' || s[pos] == '\n' || s[pos] == '\r')) \
+  pos++
 #define TG_FAIL(m) \
   do {             \
     msg = (m);     \
@@ -488,16 +591,21 @@ static tg_json* tg_json_parse(const char* s, size_t n, tg_json_error* err) {
     tg_str key = {NULL, 0};
     TG_WS();
     if (cur && cur->type == TG_JSON_OBJECT) {
-      if (pos >= n || s[pos] != '"') TG_FAIL("expected object key");
-      if ((msg = tg_json__string(s, n, &pos, &key))) goto fail;
+      if (pos >= n || s[pos] != '"')
+        TG_FAIL("expected object key");
+      if ((msg = tg_json__string(s, n, &pos, &key)))
+        goto fail;
       TG_WS();
-      if (pos >= n || s[pos] != ':') TG_FAIL("expected ':'");
+      if (pos >= n || s[pos] != ':')
+        TG_FAIL("expected ':'");
       pos++;
       TG_WS();
     }
-    if (pos >= n) TG_FAIL("unexpected end of input");
+    if (pos >= n)
+      TG_FAIL("unexpected end of input");
     tg_json* v = tg_json_new(TG_JSON_NULL);
-    if (!v) TG_FAIL("out of memory");
+    if (!v)
+      TG_FAIL("out of memory");
     v->key = key;
     int opened = 0;
     char c = s[pos];
@@ -507,10 +615,12 @@ static tg_json* tg_json_parse(const char* s, size_t n, tg_json_error* err) {
       opened = 1;
     } else if (c == '"') {
       v->type = TG_JSON_STRING;
-      if ((msg = tg_json__string(s, n, &pos, &v->text))) goto fail;
+      if ((msg = tg_json__string(s, n, &pos, &v->text)))
+        goto fail;
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       v->type = TG_JSON_NUMBER;
-      if ((msg = tg_json__number(s, n, &pos, &v->text))) goto fail;
+      if ((msg = tg_json__number(s, n, &pos, &v->text)))
+        goto fail;
     } else if (tg_json__literal(s, n, pos, "true")) {
       v->type = TG_JSON_TRUE;
       pos += 4;
@@ -540,13 +650,17 @@ static tg_json* tg_json_parse(const char* s, size_t n, tg_json_error* err) {
     for (;;) {
       TG_WS();
       if (!cur) {
-        if (pos != n) TG_FAIL("trailing characters after JSON value");
-        if (err) err->message = NULL, err->offset = 0;
+        if (pos != n)
+          TG_FAIL("trailing characters after JSON value");
+        if (err)
+          err->message = NULL, err->offset = 0;
         return root;
       }
-      if (pos >= n) TG_FAIL("unexpected end of input");
+      if (pos >= n)
+        TG_FAIL("unexpected end of input");
       c = s[pos++];
-      if (c == ',') break;
+      if (c == ',')
+        break;
       if ((c == '}' && cur->type == TG_JSON_OBJECT) || (c == ']' && cur->type == TG_JSON_ARRAY)) {
         cur = cur->parent;
         continue;
@@ -556,7 +670,8 @@ static tg_json* tg_json_parse(const char* s, size_t n, tg_json_error* err) {
     }
   }
 fail:
-  if (err) err->message = msg, err->offset = pos;
+  if (err)
+    err->message = msg, err->offset = pos;
   return NULL;
 #undef TG_WS
 #undef TG_FAIL
@@ -566,12 +681,23 @@ fail:
 
 static void tg_json__scalar(tg_buf* b, const tg_json* v) {
   switch (v->type) {
-    case TG_JSON_NULL: tg_buf_put(b, "null", 4); break;
-    case TG_JSON_FALSE: tg_buf_put(b, "false", 5); break;
-    case TG_JSON_TRUE: tg_buf_put(b, "true", 4); break;
-    case TG_JSON_NUMBER: tg_buf_putstr(b, v->text); break;
-    case TG_JSON_STRING: tg_buf_put_json_string(b, v->text); break;
-    default: break;
+    case TG_JSON_NULL:
+      tg_buf_put(b, "null", 4);
+      break;
+    case TG_JSON_FALSE:
+      tg_buf_put(b, "false", 5);
+      break;
+    case TG_JSON_TRUE:
+      tg_buf_put(b, "true", 4);
+      break;
+    case TG_JSON_NUMBER:
+      tg_buf_putstr(b, v->text);
+      break;
+    case TG_JSON_STRING:
+      tg_buf_put_json_string(b, v->text);
+      break;
+    default:
+      break;
   }
 }
 
@@ -602,7 +728,8 @@ static void tg_json_write(tg_buf* b, const tg_json* v) {
       n = n->parent;
       tg_buf_putc(b, n->type == TG_JSON_OBJECT ? '}' : ']');
     }
-    if (n == v) return;
+    if (n == v)
+      return;
     tg_buf_putc(b, ',');
     n = n->next;
   }

@@ -1,4 +1,5 @@
-/* tollgate policy SDK: a bump allocator over guest memory and the few libc helpers a guest needs. */
+/* tollgate policy SDK: a bump allocator over guest memory and the few libc helpers a guest needs.
+ */
 // SPDX-License-Identifier: Apache-2.0
 #ifndef TOLLGATE_POLICY_SDK_TG_MEM_H
 #define TOLLGATE_POLICY_SDK_TG_MEM_H
@@ -29,29 +30,34 @@ extern "C" {
 __attribute__((no_builtin)) void* memcpy(void* dst, const void* src, size_t n) {
   unsigned char* d = (unsigned char*)dst;
   const unsigned char* s = (const unsigned char*)src;
-  while (n--) *d++ = *s++;
+  while (n--)
+    *d++ = *s++;
   return dst;
 }
 __attribute__((no_builtin)) void* memmove(void* dst, const void* src, size_t n) {
   unsigned char* d = (unsigned char*)dst;
   const unsigned char* s = (const unsigned char*)src;
   if (d < s) {
-    while (n--) *d++ = *s++;
+    while (n--)
+      *d++ = *s++;
   } else {
-    while (n--) d[n] = s[n];
+    while (n--)
+      d[n] = s[n];
   }
   return dst;
 }
 __attribute__((no_builtin)) void* memset(void* dst, int c, size_t n) {
   unsigned char* d = (unsigned char*)dst;
-  while (n--) *d++ = (unsigned char)c;
+  while (n--)
+    *d++ = (unsigned char)c;
   return dst;
 }
 __attribute__((no_builtin)) int memcmp(const void* a, const void* b, size_t n) {
   const unsigned char* x = (const unsigned char*)a;
   const unsigned char* y = (const unsigned char*)b;
   for (size_t i = 0; i < n; i++) {
-    if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
+    if (x[i] != y[i])
+      return x[i] < y[i] ? -1 : 1;
   }
   return 0;
 }
@@ -63,11 +69,11 @@ __attribute__((no_builtin)) int memcmp(const void* a, const void* b, size_t n) {
 #define TG_WASM_PAGE ((size_t)65536)
 
 typedef struct tg_arena {
-  unsigned char* cur;   /* next free byte in the current chunk */
-  unsigned char* end;   /* end of the current chunk */
-  unsigned char* last;  /* start of the most recent allocation (for in-place growth) */
+  unsigned char* cur;  /* next free byte in the current chunk */
+  unsigned char* end;  /* end of the current chunk */
+  unsigned char* last; /* start of the most recent allocation (for in-place growth) */
 #ifndef TG_WASI
-  unsigned char* base;  /* first chunk start; memory.grow chunks are contiguous and reused */
+  unsigned char* base; /* first chunk start; memory.grow chunks are contiguous and reused */
 #endif
 } tg_arena;
 
@@ -94,20 +100,25 @@ static void tg_arena_reset(void) {
 
 /* Makes room for n more bytes at tg_arena_state.cur; returns 0 when memory is exhausted. */
 static int tg_arena_reserve(size_t n) {
-  if ((size_t)(tg_arena_state.end - tg_arena_state.cur) >= n) return 1;
-  if (n > TG_MAX_ALLOC) return 0;
+  if ((size_t)(tg_arena_state.end - tg_arena_state.cur) >= n)
+    return 1;
+  if (n > TG_MAX_ALLOC)
+    return 0;
 #ifndef TG_WASI
-  if (!tg_arena_state.base) tg_arena_reset();
+  if (!tg_arena_state.base)
+    tg_arena_reset();
   size_t missing = n - (size_t)(tg_arena_state.end - tg_arena_state.cur);
   size_t pages = (missing + TG_WASM_PAGE - 1) / TG_WASM_PAGE;
-  if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1) return 0;
+  if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1)
+    return 0;
   /* The heap is the top of linear memory, so the new pages extend the current chunk. */
   tg_arena_state.end = (unsigned char*)(__builtin_wasm_memory_size(0) * TG_WASM_PAGE);
   return 1;
 #else
   size_t size = n > TG_CHUNK_SIZE ? n : TG_CHUNK_SIZE;
   unsigned char* chunk = (unsigned char*)malloc(size);
-  if (!chunk) return 0;
+  if (!chunk)
+    return 0;
   tg_arena_state.cur = chunk;
   tg_arena_state.end = chunk + size;
   tg_arena_state.last = NULL;
@@ -118,8 +129,10 @@ static int tg_arena_reserve(size_t n) {
 /* 8-byte aligned allocation; NULL when out of memory. */
 static void* tg_alloc(size_t n) {
   size_t pad = (size_t)(-(uintptr_t)tg_arena_state.cur & 7u);
-  if (n > TG_MAX_ALLOC) return NULL;
-  if (!tg_arena_reserve(n + pad)) return NULL;
+  if (n > TG_MAX_ALLOC)
+    return NULL;
+  if (!tg_arena_reserve(n + pad))
+    return NULL;
   pad = (size_t)(-(uintptr_t)tg_arena_state.cur & 7u); /* the chunk may have changed */
   if ((size_t)(tg_arena_state.end - tg_arena_state.cur) < n + pad && !tg_arena_reserve(n + pad))
     return NULL;
@@ -131,7 +144,8 @@ static void* tg_alloc(size_t n) {
 
 static void* tg_alloc_zeroed(size_t n) {
   void* p = tg_alloc(n);
-  if (p) memset(p, 0, n);
+  if (p)
+    memset(p, 0, n);
   return p;
 }
 
@@ -153,7 +167,8 @@ static void* tg_realloc(void* p, size_t old_n, size_t new_n) {
 #endif
   }
   void* q = tg_alloc(new_n);
-  if (q && p) memcpy(q, p, old_n < new_n ? old_n : new_n);
+  if (q && p)
+    memcpy(q, p, old_n < new_n ? old_n : new_n);
   return q;
 }
 

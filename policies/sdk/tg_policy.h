@@ -37,14 +37,14 @@ extern "C" {
 /* ---- the evaluation context ------------------------------------------------------------- */
 
 typedef struct tg_ctx {
-  tg_json* payload;   /* the whole parsed payload */
-  tg_json* request;   /* payload.request (validate only) */
-  tg_json* settings;  /* payload.settings for validate; the payload itself for validate_settings */
-  tg_buf response;    /* the response bytes once the policy answered */
+  tg_json* payload;  /* the whole parsed payload */
+  tg_json* request;  /* payload.request (validate only) */
+  tg_json* settings; /* payload.settings for validate; the payload itself for validate_settings */
+  tg_buf response;   /* the response bytes once the policy answered */
   int answered;
   /* Optional extras attached to the next tg_accept/tg_reject/tg_mutate. */
-  tg_json* warnings;           /* array of strings */
-  tg_json* audit_annotations;  /* object of strings */
+  tg_json* warnings;          /* array of strings */
+  tg_json* audit_annotations; /* object of strings */
 } tg_ctx;
 
 void tg_policy_validate(tg_ctx* ctx);
@@ -78,7 +78,8 @@ static tg_json* tg_request_pod_spec(const tg_ctx* ctx) {
   tg_json* obj = tg_request_object(ctx);
   tg_str kind = tg_request_kind(ctx);
   tg_json* spec = NULL;
-  if (!obj) return NULL;
+  if (!obj)
+    return NULL;
   if (tg_str_eqc(kind, "Pod")) {
     spec = tg_json_get(obj, "spec");
   } else if (tg_str_eqc(kind, "Deployment") || tg_str_eqc(kind, "ReplicaSet") ||
@@ -93,7 +94,10 @@ static tg_json* tg_request_pod_spec(const tg_ctx* ctx) {
 
 /* ---- answering -------------------------------------------------------------------------- */
 
-static void tg__respond(tg_ctx* ctx, int accepted, tg_str message, uint32_t code,
+static void tg__respond(tg_ctx* ctx,
+                        int accepted,
+                        tg_str message,
+                        uint32_t code,
                         const tg_json* mutated) {
   tg_buf* b = &ctx->response;
   b->len = 0;
@@ -139,11 +143,13 @@ static void tg_mutate(tg_ctx* ctx, const tg_json* mutated_object) {
   tg__respond(ctx, 1, none, 0, mutated_object);
 }
 static void tg_add_warning(tg_ctx* ctx, tg_str warning) {
-  if (!ctx->warnings) ctx->warnings = tg_json_new(TG_JSON_ARRAY);
+  if (!ctx->warnings)
+    ctx->warnings = tg_json_new(TG_JSON_ARRAY);
   tg_json_append(ctx->warnings, tg_json_new_str(warning));
 }
 static void tg_add_audit_annotation(tg_ctx* ctx, const char* key, tg_str value) {
-  if (!ctx->audit_annotations) ctx->audit_annotations = tg_json_new(TG_JSON_OBJECT);
+  if (!ctx->audit_annotations)
+    ctx->audit_annotations = tg_json_new(TG_JSON_OBJECT);
   tg_json_set(ctx->audit_annotations, key, tg_json_new_str(value));
 }
 
@@ -172,8 +178,14 @@ TG_WAPC_IMPORT("__guest_request") void tg__guest_request(uint8_t* op_ptr, uint8_
 TG_WAPC_IMPORT("__guest_response") void tg__guest_response(const uint8_t* ptr, uint32_t len);
 TG_WAPC_IMPORT("__guest_error") void tg__guest_error(const uint8_t* ptr, uint32_t len);
 TG_WAPC_IMPORT("__host_call")
-int32_t tg__host_call(const uint8_t* bd, uint32_t bd_len, const uint8_t* ns, uint32_t ns_len,
-                      const uint8_t* op, uint32_t op_len, const uint8_t* ptr, uint32_t len);
+int32_t tg__host_call(const uint8_t* bd,
+                      uint32_t bd_len,
+                      const uint8_t* ns,
+                      uint32_t ns_len,
+                      const uint8_t* op,
+                      uint32_t op_len,
+                      const uint8_t* ptr,
+                      uint32_t len);
 TG_WAPC_IMPORT("__host_response_len") uint32_t tg__host_response_len(void);
 TG_WAPC_IMPORT("__host_response") void tg__host_response(uint8_t* ptr);
 TG_WAPC_IMPORT("__host_error_len") uint32_t tg__host_error_len(void);
@@ -181,16 +193,24 @@ TG_WAPC_IMPORT("__host_error") void tg__host_error(uint8_t* ptr);
 TG_WAPC_IMPORT("__console_log") void tg__console_log(const uint8_t* ptr, uint32_t len);
 #else
 __attribute__((import_module("host"), import_name("call"))) int32_t tg__wasi_host_call(
-    const uint8_t* bd, uint32_t bd_len, const uint8_t* ns, uint32_t ns_len, const uint8_t* op,
-    uint32_t op_len, const uint8_t* ptr, uint32_t len);
+    const uint8_t* bd,
+    uint32_t bd_len,
+    const uint8_t* ns,
+    uint32_t ns_len,
+    const uint8_t* op,
+    uint32_t op_len,
+    const uint8_t* ptr,
+    uint32_t len);
 
 /* Reads fd to EOF into the arena. Returns 0 on a read error or when memory runs out. */
 static int tg__read_all(int fd, tg_buf* out) {
   char chunk[4096];
   for (;;) {
     ssize_t r = read(fd, chunk, sizeof chunk);
-    if (r < 0) return 0;
-    if (r == 0) return !out->oom;
+    if (r < 0)
+      return 0;
+    if (r == 0)
+      return !out->oom;
     tg_buf_put(out, chunk, (size_t)r);
   }
 }
@@ -198,15 +218,18 @@ static int tg__read_all(int fd, tg_buf* out) {
 
 /* Calls the host. On success returns 1 and *response holds the answer; on failure returns 0
  * and *response holds the error text. Both point into the arena. */
-static int tg_host_call(const char* binding, const char* ns, const char* op, tg_str payload,
+static int tg_host_call(const char* binding,
+                        const char* ns,
+                        const char* op,
+                        tg_str payload,
                         tg_str* response) {
   tg_str b = tg_s(binding), n = tg_s(ns), o = tg_s(op);
   tg_str empty = {"", 0};
   *response = empty;
 #ifndef TG_WASI
-  int32_t ok = tg__host_call((const uint8_t*)b.ptr, b.len, (const uint8_t*)n.ptr, n.len,
-                             (const uint8_t*)o.ptr, o.len, (const uint8_t*)payload.ptr,
-                             payload.len);
+  int32_t ok =
+      tg__host_call((const uint8_t*)b.ptr, b.len, (const uint8_t*)n.ptr, n.len,
+                    (const uint8_t*)o.ptr, o.len, (const uint8_t*)payload.ptr, payload.len);
   uint32_t len = ok ? tg__host_response_len() : tg__host_error_len();
   char* data = (char*)tg_alloc(len ? len : 1);
   if (!data) {
@@ -223,9 +246,9 @@ static int tg_host_call(const char* binding, const char* ns, const char* op, tg_
   return ok == 1;
 #else
   /* WASI flavour: 0 means success and the answer is appended to stdin. */
-  int32_t rc = tg__wasi_host_call((const uint8_t*)b.ptr, b.len, (const uint8_t*)n.ptr, n.len,
-                                  (const uint8_t*)o.ptr, o.len, (const uint8_t*)payload.ptr,
-                                  payload.len);
+  int32_t rc =
+      tg__wasi_host_call((const uint8_t*)b.ptr, b.len, (const uint8_t*)n.ptr, n.len,
+                         (const uint8_t*)o.ptr, o.len, (const uint8_t*)payload.ptr, payload.len);
   tg_buf in = {0, 0, 0, 0};
   if (!tg__read_all(0, &in)) {
     response->ptr = "cannot read the host response from stdin";
@@ -233,7 +256,8 @@ static int tg_host_call(const char* binding, const char* ns, const char* op, tg_
     return 0;
   }
   *response = tg_buf_str(&in);
-  if (!response->ptr) *response = empty;
+  if (!response->ptr)
+    *response = empty;
   return rc == 0;
 #endif
 }
@@ -248,7 +272,8 @@ static void tg_log(const char* level, tg_str message) {
   tg_buf_puts(&b, ",\"message\":");
   tg_buf_put_json_string(&b, message);
   tg_buf_putc(&b, '}');
-  if (b.oom) return;
+  if (b.oom)
+    return;
   tg_str ignored;
   tg_host_call("kubewarden", "tracing", "log", tg_buf_str(&b), &ignored);
 }
@@ -266,18 +291,21 @@ static int tg_regex_match(tg_str pattern, tg_str text, tg_str* error) {
   tg_buf_putc(&b, '}');
   tg_str answer;
   if (b.oom) {
-    if (error) *error = tg_s("out of memory");
+    if (error)
+      *error = tg_s("out of memory");
     return -1;
   }
   if (!tg_host_call("kubewarden", "regex", "v1/match", tg_buf_str(&b), &answer)) {
-    if (error) *error = answer;
+    if (error)
+      *error = answer;
     return -1;
   }
   tg_json_error perr;
   tg_json* doc = tg_json_parse(answer.ptr, answer.len, &perr);
   tg_json* matched = tg_json_get(doc, "matched");
   if (!matched || (matched->type != TG_JSON_TRUE && matched->type != TG_JSON_FALSE)) {
-    if (error) *error = tg_s("malformed regex host response");
+    if (error)
+      *error = tg_s("malformed regex host response");
     return -1;
   }
   return matched->type == TG_JSON_TRUE;
@@ -293,7 +321,8 @@ static tg_str tg__parse_error(const char* what, tg_json_error e) {
   tg_buf_puts(&b, e.message ? e.message : "unknown error");
   tg_buf_puts(&b, " at offset ");
   tg_buf_putu(&b, e.offset);
-  if (b.oom) return tg_s(what);
+  if (b.oom)
+    return tg_s(what);
   return tg_buf_str(&b);
 }
 
@@ -304,9 +333,9 @@ static int tg__run(tg_op op, const char* payload, size_t len, tg_ctx* ctx, tg_st
   tg_json_error perr;
   tg_json* doc = tg_json_parse(payload, len, &perr);
   if (!doc) {
-    *error = tg__parse_error(op == TG_OP_VALIDATE ? "cannot parse the validation request"
-                                                  : "cannot parse the settings",
-                             perr);
+    *error = tg__parse_error(
+        op == TG_OP_VALIDATE ? "cannot parse the validation request" : "cannot parse the settings",
+        perr);
     return 0;
   }
   ctx->payload = doc;
@@ -325,7 +354,8 @@ static int tg__run(tg_op op, const char* payload, size_t len, tg_ctx* ctx, tg_st
     ctx->settings = doc;
   }
   /* Absent or null settings behave as `{}` (what the host sends when none are configured). */
-  if (!ctx->settings || ctx->settings->type == TG_JSON_NULL) ctx->settings = tg_json_new(TG_JSON_OBJECT);
+  if (!ctx->settings || ctx->settings->type == TG_JSON_NULL)
+    ctx->settings = tg_json_new(TG_JSON_OBJECT);
   if (!ctx->settings) {
     *error = tg_s("out of memory");
     return 0;
@@ -348,7 +378,7 @@ static int tg__run(tg_op op, const char* payload, size_t len, tg_ctx* ctx, tg_st
 #ifndef TG_WASI
 
 __attribute__((export_name("__guest_call"))) int32_t tg__guest_call(int32_t op_len,
-                                                                   int32_t msg_len) {
+                                                                    int32_t msg_len) {
   tg_arena_reset();
   uint8_t* op = (uint8_t*)tg_alloc((size_t)(uint32_t)op_len + 1);
   uint8_t* msg = (uint8_t*)tg_alloc((size_t)(uint32_t)msg_len + 1);
@@ -388,14 +418,17 @@ __attribute__((export_name("__guest_call"))) int32_t tg__guest_call(int32_t op_l
 }
 
 /* Writes a line to the host log through waPC's __console_log. */
-static void tg_console_log(tg_str line) { tg__console_log((const uint8_t*)line.ptr, line.len); }
+static void tg_console_log(tg_str line) {
+  tg__console_log((const uint8_t*)line.ptr, line.len);
+}
 
 #else /* TG_WASI */
 
 static int tg__write_all(int fd, const char* p, size_t n) {
   while (n) {
     ssize_t w = write(fd, p, n);
-    if (w <= 0) return 0;
+    if (w <= 0)
+      return 0;
     p += w;
     n -= (size_t)w;
   }
