@@ -99,6 +99,13 @@ inline F wasm_max(F a, F b) {
   return a > b ? a : b;
 }
 
+// libm's rounding functions may return a signalling NaN unchanged; wasm needs a quiet
+// (arithmetic) NaN, which adding the NaN to itself gives.
+template <typename F, typename Op>
+inline F round_op(F x, Op op) {
+  return std::isnan(x) ? x + x : op(x);
+}
+
 // Bounds of the trapping float-to-int truncations: the input is in range iff lo < x < hi, both
 // exact in double (an f32 promotes to double exactly).
 template <typename Int>
@@ -843,10 +850,10 @@ L_i64_rem_u : {
   // requires for abs, neg and copysign.
   TG_UN(f32_abs, u32, TG_U64(x & 0x7FFFFFFFu))
   TG_UN(f32_neg, u32, TG_U64(x ^ 0x80000000u))
-  TG_UN(f32_ceil, f32, bits(std::ceil(x)))
-  TG_UN(f32_floor, f32, bits(std::floor(x)))
-  TG_UN(f32_trunc, f32, bits(std::trunc(x)))
-  TG_UN(f32_nearest, f32, bits(std::nearbyint(x)))
+  TG_UN(f32_ceil, f32, bits(round_op(x, [](auto v) { return std::ceil(v); })))
+  TG_UN(f32_floor, f32, bits(round_op(x, [](auto v) { return std::floor(v); })))
+  TG_UN(f32_trunc, f32, bits(round_op(x, [](auto v) { return std::trunc(v); })))
+  TG_UN(f32_nearest, f32, bits(round_op(x, [](auto v) { return std::nearbyint(v); })))
   TG_UN(f32_sqrt, f32, bits(std::sqrt(x)))
   TG_BIN(f32_add, f32, bits(a + b))
   TG_BIN(f32_sub, f32, bits(a - b))
@@ -857,10 +864,10 @@ L_i64_rem_u : {
   TG_BIN(f32_copysign, u32, TG_U64((a & 0x7FFFFFFFu) | (b & 0x80000000u)))
   TG_UN(f64_abs, TG_U64, x & 0x7FFFFFFFFFFFFFFFull)
   TG_UN(f64_neg, TG_U64, x ^ 0x8000000000000000ull)
-  TG_UN(f64_ceil, f64, bits(std::ceil(x)))
-  TG_UN(f64_floor, f64, bits(std::floor(x)))
-  TG_UN(f64_trunc, f64, bits(std::trunc(x)))
-  TG_UN(f64_nearest, f64, bits(std::nearbyint(x)))
+  TG_UN(f64_ceil, f64, bits(round_op(x, [](auto v) { return std::ceil(v); })))
+  TG_UN(f64_floor, f64, bits(round_op(x, [](auto v) { return std::floor(v); })))
+  TG_UN(f64_trunc, f64, bits(round_op(x, [](auto v) { return std::trunc(v); })))
+  TG_UN(f64_nearest, f64, bits(round_op(x, [](auto v) { return std::nearbyint(v); })))
   TG_UN(f64_sqrt, f64, bits(std::sqrt(x)))
   TG_BIN(f64_add, f64, bits(a + b))
   TG_BIN(f64_sub, f64, bits(a - b))

@@ -214,6 +214,9 @@ TEST(InterpreterTest, FloatNaNMinMaxNearestCopysign) {
   EXPECT_EQ(ok_f64(fx.call("nearest64", {f64(4503599627370497.0)})),
             std::bit_cast<uint64_t>(4503599627370497.0));
   EXPECT_EQ(ok_f32(fx.call("ceil", {f32(-0.5f)})), 0x80000000u);
+  // Rounding a signalling NaN must still give an arithmetic (quiet) NaN.
+  EXPECT_TRUE(is_arithmetic_nan32(ok_f32(fx.call("ceil", {f32b(0x7FA00000)}))));
+  EXPECT_TRUE(is_arithmetic_nan64(ok_f64(fx.call("trunc64", {f64b(0x7FF4000000000000)}))));
   EXPECT_EQ(ok_f64(fx.call("trunc64", {f64(-1.9)})), std::bit_cast<uint64_t>(-1.0));
   // Sign operations work on the bits and keep NaN payloads.
   EXPECT_EQ(ok_f32(fx.call("copysign", {f32b(0x7FA00001), f32(-1.0f)})), 0xFFA00001u);
