@@ -157,18 +157,21 @@ std::optional<Row> measure(const Kernel& kernel, const Options& options) {
   auto loaded = load(options.wasm_dir + "/" + kernel.name + ".wasm");
   if (!loaded)
     return std::nullopt;
-  Row row{kernel.name,
-          n,
-          std::numeric_limits<double>::infinity(),
-          std::numeric_limits<double>::infinity(),
-          std::numeric_limits<double>::infinity(),
-          0};
+  constexpr double kNever = std::numeric_limits<double>::infinity();
+  Row row{kernel.name, n, kNever, kNever, kNever, 0, 0};
   std::optional<uint64_t> expected;
   std::optional<uint64_t> expected_fuel;
   for (uint32_t i = 0; i < options.repeat; ++i) {
     Sample native = run_native(kernel, n);
-    auto plain = run_interp(*loaded, n, false);
-    auto metered = run_interp(*loaded, n, true);
+    // Alternate which interpreted mode goes first, so neither always runs on a warmer machine.
+    std::optional<Sample> plain, metered;
+    if (i % 2 == 0) {
+      plain = run_interp(*loaded, n, false);
+      metered = run_interp(*loaded, n, true);
+    } else {
+      metered = run_interp(*loaded, n, true);
+      plain = run_interp(*loaded, n, false);
+    }
     if (!plain || !metered)
       return std::nullopt;
     if (!expected)

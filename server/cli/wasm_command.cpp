@@ -155,6 +155,8 @@ int run_invoke(const std::string& path,
   } else {
     std::fprintf(stderr, "tollgate: trap: %s\n", result.trap->message().c_str());
   }
+  // Results first, then the fuel report, even when stdout is a pipe and stderr is not.
+  std::fflush(stdout);
   if (fuel)
     std::fprintf(stderr, "fuel used: %llu\n",
                  static_cast<unsigned long long>(*fuel - result.fuel_left));
