@@ -20,6 +20,7 @@ namespace {
 // Where a caller resumes after its callee returns.
 struct Frame {
   const ir::Instr* ip;
+  const ir::Instr* code_base;  ///< saves two dependent loads on return
   uint64_t* fp;
   Function* func;
 };
@@ -391,7 +392,7 @@ L_return_ : {
   ip = f.ip;
   fp = f.fp;
   func = f.func;
-  code_base = func->code->code.data();
+  code_base = f.code_base;
   if (func->instance != inst) {
     inst = func->instance;
     TG_LOAD_MEMORY();
@@ -433,7 +434,7 @@ do_call : {
     frames = tls_frames.data() + ex.frame_base;
     TG_DEPTH_LIMIT();
   }
-  frames[depth++] = Frame{ip + 1, fp, func};
+  frames[depth++] = Frame{ip + 1, code_base, fp, func};
   const ir::FuncCode& c = *callee->code;
   fp = sp - c.param_slots;
   if (fp + c.local_slots + c.max_stack_slots > stack_end)
