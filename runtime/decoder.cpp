@@ -54,8 +54,11 @@ bool is_val_type_byte(uint8_t b) {
 
 class ModuleDecoder {
  public:
-  ModuleDecoder(std::span<const uint8_t> bytes, Module& m)
-      : r_(bytes.data(), bytes.data(), bytes.data() + bytes.size(), &error_), m_(m) {}
+  /// `syntax_only` decodes without validating, to tell a malformed module from an invalid one.
+  ModuleDecoder(std::span<const uint8_t> bytes, Module& m, bool syntax_only)
+      : r_(bytes.data(), bytes.data(), bytes.data() + bytes.size(), &error_),
+        m_(m),
+        syntax_only_(syntax_only) {}
 
   Error& error() { return error_; }
 
@@ -111,6 +114,8 @@ class ModuleDecoder {
     }
     if (data_use_.used) {
       if (data_use_.max_index >= m_.datas.size()) {
+        if (syntax_only_)
+          return true;
         return r_.invalid_at(data_use_.first_offset,
                              "unknown data segment " + std::to_string(data_use_.max_index));
       }
@@ -152,6 +157,11 @@ class ModuleDecoder {
         return data_count_section(s);
     }
     return s.malformed("malformed section id");
+  }
+
+  /// A validation failure; the syntax-only pass notes nothing and reads on.
+  bool reject(Reader& s, uint32_t at, std::string message) {
+    return syntax_only_ || s.invalid_at(at, std::move(message));
   }
 
   bool resource(Reader& s, uint32_t at, const char* what) {
@@ -215,7 +225,8 @@ class ModuleDecoder {
     if (!ref_type(s, t.elem) || !limits(s, t.limits))
       return false;
     if (t.limits.max && *t.limits.max < t.limits.min) {
-      return s.invalid_at(at, "size minimum must not be greater than maximum");
+      if (!reject(s, at, "size minimum must not be greater than maximum"))
+        return false;
     }
     return true;
   }
@@ -225,14 +236,17 @@ class ModuleDecoder {
     if (!limits(s, t.limits))
       return false;
     if (t.limits.min > kMaxMemoryPages) {
-      return s.invalid_at(at, "memory size must be at most 65536 pages (4GiB)");
+      if (!reject(s, at, "memory size must be at most 65536 pages (4GiB)"))
+        return false;
     }
     if (t.limits.max) {
       if (*t.limits.max > kMaxMemoryPages) {
-        return s.invalid_at(at, "memory size must be at most 65536 pages (4GiB)");
+        if (!reject(s, at, "memory size must be at most 65536 pages (4GiB)"))
+          return false;
       }
       if (*t.limits.max < t.limits.min) {
-        return s.invalid_at(at, "size minimum must not be greater than maximum");
+        if (!reject(s, at, "size minimum must not be greater than maximum"))
+          return false;
       }
     }
     return true;
@@ -252,6 +266,8 @@ class ModuleDecoder {
   /// constant instruction yielding `expected`, then `end`. `global.get` may only name one of the
   /// first `visible_globals` globals, and only an immutable one.
   bool const_expr(Reader& s, ValType expected, uint32_t visible_globals, ConstExpr& out) {
+    if (syntax_only_)
+      return detail::skip_expression(s, m_.data_count.has_value(), data_use_);
     uint32_t depth = 0;
     ValType produced = expected;
     for (;;) {
@@ -261,9 +277,11 @@ class ModuleDecoder {
         return false;
       if (op == 0x0B) {
         if (depth != 1)
-          return s.invalid_at(at, "type mismatch: constant expression arity");
+          if (!reject(s, at, "type mismatch: constant expression arity"))
+            return false;
         if (produced != expected)
-          return s.invalid_at(at, "type mismatch in constant expression");
+          if (!reject(s, at, "type mismatch in constant expression"))
+            return false;
         return true;
       }
       ++depth;
@@ -313,7 +331,8 @@ class ModuleDecoder {
           if (!s.u32(f))
             return false;
           if (f >= m_.funcs.size())
-            return s.invalid_at(at, "unknown function " + std::to_string(f));
+            if (!reject(s, at, "unknown function " + std::to_string(f)))
+              return false;
           declared_[f] = true;
           out.kind = ConstExpr::Kind::ref_func;
           out.index = f;
@@ -325,9 +344,11 @@ class ModuleDecoder {
           if (!s.u32(g))
             return false;
           if (g >= visible_globals)
-            return s.invalid_at(at, "unknown global " + std::to_string(g));
+            if (!reject(s, at, "unknown global " + std::to_string(g)))
+              return false;
           if (m_.globals[g].mutable_)
-            return s.invalid_at(at, "constant expression required");
+            if (!reject(s, at, "constant expression required"))
+              return false;
           out.kind = ConstExpr::Kind::global_get;
           out.index = g;
           out.value = Value::zero(m_.globals[g].type);
@@ -341,7 +362,8 @@ class ModuleDecoder {
           if (!detail::lookup_opcode(0xFD, sub, simd))
             return s.malformed_at(at, "illegal opcode");
           if (simd != ir::Op::v128_const)
-            return s.invalid_at(at, "constant expression required");
+            if (!reject(s, at, "constant expression required"))
+              return false;
           const uint8_t* p{};
           if (!s.bytes(16, p))
             return false;
@@ -359,7 +381,8 @@ class ModuleDecoder {
           if (!detail::lookup_opcode(op == 0xFC ? 0xFC : 0, op == 0xFC ? code : op, any)) {
             return s.malformed_at(at, "illegal opcode");
           }
-          return s.invalid_at(at, "constant expression required");
+          if (!reject(s, at, "constant expression required"))
+            return false;
         }
       }
       produced = out.value.type;
@@ -470,7 +493,8 @@ class ModuleDecoder {
           if (!s.u32(im.func_type))
             return false;
           if (im.func_type >= m_.types.size()) {
-            return s.invalid_at(at, "unknown type " + std::to_string(im.func_type));
+            if (!reject(s, at, "unknown type " + std::to_string(im.func_type)))
+              return false;
           }
           if (m_.funcs.size() >= kMaxFunctions)
             return resource(s, at, "functions");
@@ -492,7 +516,8 @@ class ModuleDecoder {
           if (!memory_type(s, im.memory))
             return false;
           if (!m_.memories.empty())
-            return s.invalid_at(at, "multiple memories");
+            if (!reject(s, at, "multiple memories"))
+              return false;
           m_.memories.push_back(im.memory);
           ++m_.num_imported_memories;
           break;
@@ -524,7 +549,8 @@ class ModuleDecoder {
       if (!s.u32(t))
         return false;
       if (t >= m_.types.size())
-        return s.invalid_at(at, "unknown type " + std::to_string(t));
+        if (!reject(s, at, "unknown type " + std::to_string(t)))
+          return false;
       m_.funcs.push_back(t);
     }
     return true;
@@ -553,7 +579,8 @@ class ModuleDecoder {
       if (!memory_type(s, t))
         return false;
       if (!m_.memories.empty())
-        return s.invalid_at(at, "multiple memories");
+        if (!reject(s, at, "multiple memories"))
+          return false;
       m_.memories.push_back(t);
     }
     return true;
@@ -611,8 +638,10 @@ class ModuleDecoder {
       }
       e.kind = static_cast<ExternKind>(kind);
       if (e.index >= space) {
-        return s.invalid_at(
-            at, std::string("unknown ") + extern_kind_name(e.kind) + " " + std::to_string(e.index));
+        if (!reject(
+                s, at,
+                std::string("unknown ") + extern_kind_name(e.kind) + " " + std::to_string(e.index)))
+          return false;
       }
       m_.exports.push_back(std::move(e));
     }
@@ -622,7 +651,8 @@ class ModuleDecoder {
       names.push_back(e.name);
     std::sort(names.begin(), names.end());
     if (std::adjacent_find(names.begin(), names.end()) != names.end()) {
-      return s.invalid_at(s.offset(), "duplicate export name");
+      if (!reject(s, s.offset(), "duplicate export name"))
+        return false;
     }
     return true;
   }
@@ -632,11 +662,14 @@ class ModuleDecoder {
     uint32_t f{};
     if (!s.u32(f))
       return false;
-    if (f >= m_.funcs.size())
-      return s.invalid_at(at, "unknown function " + std::to_string(f));
-    const FuncType& t = m_.func_type(f);
-    if (!t.params.empty() || !t.results.empty())
-      return s.invalid_at(at, "start function must be [] -> []");
+    if (f >= m_.funcs.size()) {
+      if (!reject(s, at, "unknown function " + std::to_string(f)))
+        return false;
+    } else if (!syntax_only_) {
+      const FuncType& t = m_.func_type(f);
+      if (!t.params.empty() || !t.results.empty())
+        return s.invalid_at(at, "start function must be [] -> []");
+    }
     m_.start = f;
     return true;
   }
@@ -646,7 +679,8 @@ class ModuleDecoder {
     if (!s.u32(t))
       return false;
     if (t >= m_.tables.size())
-      return s.invalid_at(at, "unknown table " + std::to_string(t));
+      if (!reject(s, at, "unknown table " + std::to_string(t)))
+        return false;
     return true;
   }
 
@@ -704,9 +738,12 @@ class ModuleDecoder {
           uint32_t f{};
           if (!s.u32(f))
             return false;
-          if (f >= m_.funcs.size())
-            return s.invalid_at(fat, "unknown function " + std::to_string(f));
-          declared_[f] = true;
+          if (f >= m_.funcs.size()) {
+            if (!reject(s, fat, "unknown function " + std::to_string(f)))
+              return false;
+          } else {
+            declared_[f] = true;
+          }
           item.kind = ConstExpr::Kind::ref_func;
           item.index = f;
           item.value = Value::make_ref(ValType::funcref, 0);
@@ -714,10 +751,13 @@ class ModuleDecoder {
         e.items.push_back(item);
       }
       if (e.mode == SegmentMode::active) {
-        if (e.table >= m_.tables.size())
-          return s.invalid_at(at, "unknown table " + std::to_string(e.table));
-        if (m_.tables[e.table].elem != e.type)
-          return s.invalid_at(at, "type mismatch: element segment and table types differ");
+        if (e.table >= m_.tables.size()) {
+          if (!reject(s, at, "unknown table " + std::to_string(e.table)))
+            return false;
+        } else if (m_.tables[e.table].elem != e.type) {
+          if (!reject(s, at, "type mismatch: element segment and table types differ"))
+            return false;
+        }
       }
       m_.elems.push_back(std::move(e));
     }
@@ -755,6 +795,11 @@ class ModuleDecoder {
       if (size > kMaxFunctionSize) {
         return s.fail(ErrorKind::resource, body_at, "function body larger than the limit");
       }
+      if (syntax_only_) {
+        if (!detail::skip_body(s.split(size), m_.data_count.has_value(), data_use_))
+          return false;
+        continue;
+      }
       if (!fd.decode(m_.funcs[m_.num_imported_funcs + i], s.split(size), m_.codes[i]))
         return false;
     }
@@ -786,7 +831,8 @@ class ModuleDecoder {
         if (flags == 2 && !s.u32(d.memory))
           return false;
         if (d.memory >= m_.memories.size()) {
-          return s.invalid_at(seg_at, "unknown memory " + std::to_string(d.memory));
+          if (!reject(s, seg_at, "unknown memory " + std::to_string(d.memory)))
+            return false;
         }
         if (!const_expr(s, ValType::i32, m_.num_imported_globals, d.offset)) {
           return false;
@@ -808,6 +854,7 @@ class ModuleDecoder {
   Error error_;
   Reader r_;
   Module& m_;
+  const bool syntax_only_;
   bool saw_code_ = false;
   bool saw_data_ = false;
   detail::DataIndexUse data_use_;
@@ -819,9 +866,18 @@ class ModuleDecoder {
 
 Result<std::shared_ptr<const Module>> decode_module(std::span<const uint8_t> bytes) {
   auto module = std::make_shared<Module>();
-  ModuleDecoder d(bytes, *module);
-  if (!d.decode())
+  ModuleDecoder d(bytes, *module, false);
+  if (!d.decode()) {
+    // Validation runs as the sections are read, but the spec decodes the whole module before it
+    // validates: an invalid module that is also malformed further on is malformed.
+    if (d.error().kind == ErrorKind::invalid) {
+      Module scratch;
+      ModuleDecoder syntax(bytes, scratch, true);
+      if (!syntax.decode() && syntax.error().kind == ErrorKind::malformed)
+        return std::move(syntax.error());
+    }
     return std::move(d.error());
+  }
   return std::shared_ptr<const Module>(std::move(module));
 }
 

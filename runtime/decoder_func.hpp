@@ -25,6 +25,12 @@ struct DataIndexUse {
   uint32_t first_offset = 0;
 };
 
+/// Decoding without validation, for telling malformed from invalid (the spec decodes a whole
+/// module before validating any of it). Reads an expression up to its final `end`.
+bool skip_expression(Reader& r, bool has_data_count, DataIndexUse& data_use);
+/// The same for a whole function body (locals, expression, nothing after it).
+bool skip_body(Reader body, bool has_data_count, DataIndexUse& data_use);
+
 /// Decodes, validates and lowers function bodies of one module. Reuses its scratch stacks across
 /// bodies so decoding a module allocates little beyond the IR it produces.
 class FuncDecoder {

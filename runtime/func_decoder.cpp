@@ -7,6 +7,7 @@
 // control frames. Lowering rides along: every control frame knows its operand height in slots,
 // so a branch knows how many slots to keep and drop, and forward branches are chained through
 // their target fields and patched when the frame's `end` is reached.
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -215,6 +216,190 @@ bool lookup_opcode(uint8_t prefix, uint32_t code, Op& out) {
     return false;
   out = static_cast<Op>(row);
   return true;
+}
+
+namespace {
+
+bool skip_val_types(Reader& r, uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) {
+    uint8_t b = 0;
+    if (!r.u8(b))
+      return false;
+    if (!is_val_type_byte(b))
+      return r.malformed_at(r.offset() - 1, "malformed value type");
+  }
+  return true;
+}
+
+bool skip_immediates(Reader& r, Op op, bool has_data_count, DataIndexUse& use, uint32_t at) {
+  uint32_t u = 0;
+  uint8_t b = 0;
+  switch (kRows[static_cast<uint32_t>(op)].imm) {
+    case ImmKind::none:
+      return true;
+    case ImmKind::block: {
+      if (!r.peek(b))
+        return false;
+      if (b == 0x40 || is_val_type_byte(b))
+        return r.u8(b);
+      int64_t idx = 0;
+      if (!r.s33(idx))
+        return false;
+      return idx >= 0 || r.malformed_at(at, "malformed block type");
+    }
+    case ImmKind::label:
+    case ImmKind::func:
+    case ImmKind::local:
+    case ImmKind::global:
+    case ImmKind::table:
+    case ImmKind::elem:
+      return r.u32(u);
+    case ImmKind::br_table: {
+      uint32_t n = 0;
+      if (!r.count(n))
+        return false;
+      for (uint32_t i = 0; i <= n; ++i) {
+        if (!r.u32(u))
+          return false;
+      }
+      return true;
+    }
+    case ImmKind::call_indirect:
+    case ImmKind::table_init:
+    case ImmKind::table_copy:
+      return r.u32(u) && r.u32(u);
+    case ImmKind::select_t: {
+      uint32_t n = 0;
+      return r.count(n) && skip_val_types(r, n);
+    }
+    case ImmKind::memarg:
+    case ImmKind::memarg_lane:
+      if (!r.u32(u))
+        return false;
+      if (u >= 32)
+        return r.malformed_at(at, "malformed memop flags");
+      if (!r.u32(u))
+        return false;
+      return kRows[static_cast<uint32_t>(op)].imm == ImmKind::memarg || r.u8(b);
+    case ImmKind::memory:
+    case ImmKind::memory_copy:
+      for (int i = kRows[static_cast<uint32_t>(op)].imm == ImmKind::memory ? 1 : 2; i > 0; --i) {
+        if (!r.u8(b))
+          return false;
+        if (b != 0)
+          return r.malformed_at(at, "zero byte expected");
+      }
+      return true;
+    case ImmKind::i32: {
+      int32_t v = 0;
+      return r.s32(v);
+    }
+    case ImmKind::i64: {
+      int64_t v = 0;
+      return r.s64(v);
+    }
+    case ImmKind::f32: {
+      uint32_t v = 0;
+      return r.fixed32(v);
+    }
+    case ImmKind::f64: {
+      uint64_t v = 0;
+      return r.fixed64(v);
+    }
+    case ImmKind::ref_type:
+      if (!r.u8(b))
+        return false;
+      return b == 0x70 || b == 0x6F || r.malformed_at(at, "malformed reference type");
+    case ImmKind::memory_init:
+    case ImmKind::data:
+      if (!r.u32(u))
+        return false;
+      if (!has_data_count) {
+        if (!use.used)
+          use.first_offset = at;
+        use.used = true;
+        use.max_index = std::max(use.max_index, u);
+      }
+      if (kRows[static_cast<uint32_t>(op)].imm == ImmKind::data)
+        return true;
+      if (!r.u8(b))
+        return false;
+      return b == 0 || r.malformed_at(at, "zero byte expected");
+    case ImmKind::v128:
+    case ImmKind::shuffle: {
+      const uint8_t* p = nullptr;
+      return r.bytes(16, p);
+    }
+    case ImmKind::lane:
+      return r.u8(b);
+  }
+  return r.malformed_at(at, "illegal opcode");
+}
+
+}  // namespace
+
+bool skip_expression(Reader& r, bool has_data_count, DataIndexUse& data_use) {
+  // Open constructs: 1 for an `if` (which may take an `else`), 0 for block and loop.
+  std::vector<uint8_t> open{0};
+  const Tables& tb = tables();
+  while (!open.empty()) {
+    const uint32_t at = r.offset();
+    uint8_t byte = 0;
+    if (!r.u8(byte))
+      return r.malformed_at(at, "unexpected end: END opcode expected");
+    uint16_t row = 0xFFFF;
+    if (byte == 0xFC || byte == 0xFD) {
+      uint32_t sub = 0;
+      if (!r.u32(sub))
+        return false;
+      Op op{};
+      if (lookup_opcode(byte, sub, op))
+        row = static_cast<uint16_t>(op);
+    } else {
+      row = tb.single[byte];
+    }
+    if (row == 0xFFFF)
+      return r.malformed_at(at, "illegal opcode");
+    const Op op = static_cast<Op>(row);
+    if (op == Op::end) {
+      open.pop_back();
+      continue;
+    }
+    if (op == Op::else_) {
+      if (open.back() != 1)
+        return r.malformed_at(at, "else without matching if");
+      open.back() = 2;
+      continue;
+    }
+    if (!skip_immediates(r, op, has_data_count, data_use, at))
+      return false;
+    if (op == Op::block || op == Op::loop || op == Op::if_) {
+      if (open.size() >= kMaxBlockDepth)
+        return r.fail(ErrorKind::resource, at, "blocks nested too deeply");
+      open.push_back(op == Op::if_ ? 1 : 0);
+    }
+  }
+  return true;
+}
+
+bool skip_body(Reader body, bool has_data_count, DataIndexUse& data_use) {
+  uint32_t groups = 0;
+  if (!body.count(groups, 2))
+    return false;
+  uint64_t total = 0;
+  const uint32_t at = body.offset();
+  for (uint32_t i = 0; i < groups; ++i) {
+    uint32_t n = 0;
+    if (!body.u32(n) || !skip_val_types(body, 1))
+      return false;
+    total += n;
+  }
+  if (total > 0xFFFFFFFFull)
+    return body.malformed_at(at, "too many locals");
+  if (!skip_expression(body, has_data_count, data_use))
+    return false;
+  return body.eof() ||
+         body.malformed_at(body.offset(), "section size mismatch: END opcode expected");
 }
 
 struct FuncDecoder::Impl {
