@@ -226,6 +226,10 @@ uint32_t slots_of(const std::vector<ValType>& types) {
   }
   for (size_t i = 0; i < type.results.size(); ++i)
     results[i] = Value::zero(type.results[i]);
+  if (!f.host) {
+    ex.trap = Trap{TrapKind::host_error, "host function has no implementation", 0};
+    return nullptr;
+  }
   ex.act.sp = sp;
   HostContext ctx{*ex.store, caller};
   std::optional<Trap> trap = f.host(ctx, args, results);
