@@ -102,9 +102,8 @@ std::string callback_request_yaml(std::string_view ns,
   } else {
     node["payload"] = to_yaml_node(request);
   }
-  node.SetTag(variant);
   YAML::Emitter out;
-  out << node;
+  out << YAML::LocalTag(variant) << node;
   return std::string(out.c_str()) + "\n";
 }
 

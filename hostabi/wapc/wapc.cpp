@@ -26,6 +26,9 @@ Trap bad_pointer(std::string_view what) {
 std::string trap_text(const Trap& trap) {
   if (trap.kind == runtime::TrapKind::interrupted)
     return std::string(kInterruptedMessage);
+  // wasmtime's I32Exit text, which is what a Kubewarden user sees for a failing `_start`.
+  if (trap.kind == runtime::TrapKind::exit)
+    return "Exited with i32 exit status " + std::to_string(trap.exit_code);
   return trap.message();
 }
 
