@@ -24,7 +24,7 @@ if [ $# -ne 2 ]; then
 fi
 runner=$1
 root=$2
-log_dir="$root/../logs-$tier"
+log_dir="$(dirname "$root")/logs-$tier"
 mkdir -p "$log_dir"
 
 total_pass=0 total_fail=0 total_skip=0 bad_files=0 files=0
