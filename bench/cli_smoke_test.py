@@ -1,13 +1,14 @@
 # Smoke test of `tollgate wasm validate|run|inspect` on the demo modules: outputs and exit codes.
 # SPDX-License-Identifier: Apache-2.0
 #
-# Usage: cli_smoke_test.py TOLLGATE FIB_WASM SHA256_WASM
+# Usage: cli_smoke_test.py TOLLGATE FIB_WASM SHA256_WASM [WAT2WASM]
 import os
 import subprocess
 import sys
 import tempfile
 
 TOLLGATE, FIB, SHA256 = sys.argv[1:4]
+WAT2WASM = sys.argv[4] if len(sys.argv) > 4 else None
 failures = []
 
 
@@ -74,6 +75,38 @@ with tempfile.TemporaryDirectory() as tmp:
     check(["wasm", "run", SHA256, "--invoke", "run", "3"], 0, stdout_has="i64:")
 
     check(["wasm", "inspect", FIB], 0, stdout_has="func   fib: [i32] -> [i64]")
+
+    if WAT2WASM:
+        def wat(name, text):
+            source = os.path.join(tmp, name + ".wat")
+            with open(source, "w") as f:
+                f.write(text)
+            subprocess.run([WAT2WASM, source, "-o", os.path.join(tmp, name + ".wasm")], check=True)
+            return os.path.join(tmp, name + ".wasm")
+
+        imports = wat("imports", '(module (import "env" "f" (func)) (func (export "g")))')
+        start = wat("start", "(module (func $s unreachable) (start $s) (func (export \"g\")))")
+        ops = wat("ops", """(module
+          (func (export "echo") (param i64 f64 f32) (result i64 f64 f32)
+            local.get 0 local.get 1 local.get 2)
+          (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s)
+          (func (export "spin") (loop br 0)))""")
+        check(["wasm", "run", imports, "--invoke", "g"], 1, stderr_has="unlinkable")
+        check(["wasm", "inspect", imports], 0, stdout_has="func   env.f: [] -> []")
+        check(["wasm", "run", start, "--invoke", "g"], 2, stderr_has="uninstantiable: unreachable")
+        # Multi-value results, one per line; i64 prints signed, floats keep sign and NaN payload.
+        check(["wasm", "run", ops, "--invoke", "echo", "--", "-5", "0x1.8p1", "-nan:0x1"], 0,
+              stdout="i64:-5\nf64:3\nf32:-nan:0x1\n")
+        # `-inf` is not a number to CLI11, so it needs `--` like any option-looking argument.
+        check(["wasm", "run", ops, "--invoke", "echo", "--", "18446744073709551615", "-inf", "-0"], 0,
+              stdout="i64:-1\nf64:-inf\nf32:-0\n")
+        check(["wasm", "run", ops, "--invoke", "div", "-7", "2"], 0, stdout="i32:-3\n")
+        check(["wasm", "run", ops, "--invoke", "div", "1", "0"], 2,
+              stderr_has="trap: integer divide by zero")
+        check(["wasm", "run", ops, "--invoke", "div", "--", "-2147483648", "-1"], 2,
+              stderr_has="trap: integer overflow")
+        check(["wasm", "run", ops, "--invoke", "spin", "--fuel", "5000"], 2,
+              stderr_has="out of fuel")
 
 if failures:
     print(f"{len(failures)} failed")

@@ -45,6 +45,13 @@ std::optional<std::vector<uint8_t>> read_file(const std::string& path) {
 }
 
 void print_error(const std::string& path, const runtime::Error& error) {
+  // Linking and instantiation problems have no place in the binary worth printing.
+  if (error.kind == runtime::ErrorKind::unlinkable ||
+      error.kind == runtime::ErrorKind::uninstantiable) {
+    std::fprintf(stderr, "tollgate: %s: %s: %s\n", path.c_str(),
+                 runtime::error_kind_name(error.kind), error.message.c_str());
+    return;
+  }
   std::fprintf(stderr, "tollgate: %s: %s at byte offset %u (0x%x): %s\n", path.c_str(),
                runtime::error_kind_name(error.kind), error.offset, error.offset,
                error.message.c_str());
