@@ -19,6 +19,8 @@
 
 #include <boost/json.hpp>
 
+#include "hostabi/kubewarden/protocol.hpp"
+
 #include "hostabi/kubewarden/session.hpp"
 
 namespace tollgate::hostabi::kubewarden {
@@ -57,9 +59,9 @@ std::string_view as_text(std::span<const uint8_t> bytes) {
   return std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
-std::optional<json::value> parse_json(std::string_view text, std::string& error) {
+std::optional<json::value> parse_payload(std::string_view text, std::string& error) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = parse_json(text, ec);
   if (ec) {
     error = ec.message();
     return std::nullopt;
@@ -78,7 +80,7 @@ std::string lower(std::string_view s) {
 
 HostCallOutcome tracing_log(const CapabilityContext& ctx, std::string_view payload) {
   std::string err;
-  auto v = parse_json(payload, err);
+  auto v = parse_payload(payload, err);
   if (!v || !v->is_object())
     return HostCallOutcome::failure("cannot deserialize policy log entry: " +
                                     (v ? std::string("not a JSON object") : err));
@@ -215,7 +217,7 @@ HostCallOutcome trusted_answer(bool trusted, std::string reason) {
 
 HostCallOutcome verify_certificate(std::string_view request_json) {
   std::string err;
-  auto req = parse_json(request_json, err);
+  auto req = parse_payload(request_json, err);
   if (!req || !req->is_object())
     return HostCallOutcome::failure("cannot decode certificate verification request: " +
                                     (req ? std::string("not a JSON object") : err));
@@ -294,7 +296,7 @@ HostCallOutcome verify_certificate(std::string_view request_json) {
 
 HostCallOutcome dns_lookup_host(std::string_view request_json) {
   std::string err;
-  auto req = parse_json(request_json, err);
+  auto req = parse_payload(request_json, err);
   if (!req || !req->is_string())
     return HostCallOutcome::failure("cannot decode DNS lookup request: expected a JSON string");
   std::string host(req->get_string());
@@ -338,7 +340,7 @@ constexpr size_t kDefaultFindAllLimit = 1000;
 
 HostCallOutcome regex_call(std::string_view operation, std::string_view request_json) {
   std::string err;
-  auto req = parse_json(request_json, err);
+  auto req = parse_payload(request_json, err);
   if (!req || !req->is_object())
     return HostCallOutcome::failure("cannot decode regex request: " +
                                     (req ? std::string("not a JSON object") : err));
@@ -439,7 +441,7 @@ HostCallOutcome kubernetes_call(const CapabilityContext& ctx,
       op != "can_i")
     return HostCallOutcome::failure("unknown operation: " + std::string(op));
   std::string err;
-  auto req = parse_json(payload, err);
+  auto req = parse_payload(payload, err);
   if (!req || !req->is_object())
     return HostCallOutcome::failure("cannot decode Kubernetes request: " +
                                     (req ? std::string("not a JSON object") : err));
@@ -470,7 +472,7 @@ HostCallOutcome oci_call(const CapabilityContext& ctx,
       op != "v1/verify" && op != "v2/verify")
     return HostCallOutcome::failure("unknown operation: " + std::string(op));
   std::string err;
-  auto req = parse_json(payload, err);
+  auto req = parse_payload(payload, err);
   if (!req)
     return HostCallOutcome::failure("cannot decode OCI request: " + err);
   return external(ctx, "oci", op, *req, [&] {
@@ -508,14 +510,14 @@ HostCallOutcome kubewarden_binding(const CapabilityContext& ctx,
   if (ns == "net") {
     if (op != "v1/dns_lookup_host")
       return HostCallOutcome::failure("unknown operation: " + std::string(op));
-    auto req = parse_json(payload, err);
+    auto req = parse_payload(payload, err);
     return external(ctx, ns, op, req ? *req : json::value(json::string(payload)),
                     [&] { return dns_lookup_host(payload); });
   }
   // crypto
   if (op != "v1/is_certificate_trusted")
     return HostCallOutcome::failure("unknown operation: " + std::string(op));
-  auto req = parse_json(payload, err);
+  auto req = parse_payload(payload, err);
   return external(ctx, ns, op, req ? *req : json::value(json::string(payload)),
                   [&] { return verify_certificate(payload); });
 }

@@ -9,6 +9,8 @@
 
 #include <boost/json.hpp>
 
+#include "hostabi/kubewarden/protocol.hpp"
+
 #include "hostabi/host_function.hpp"
 #include "hostabi/linker.hpp"
 #include "hostabi/wapc/wapc.hpp"
@@ -466,7 +468,7 @@ runtime::Result<std::string> protocol_version(const PolicyModule& policy,
     return Error{ErrorKind::unsupported, 0,
                  "Cannot invoke 'protocol_version' waPC function: " + run.outcome.error};
   boost::system::error_code ec;
-  json::value v = json::parse(as_string(run.outcome.response), ec);
+  json::value v = parse_json(as_string(run.outcome.response), ec);
   if (ec || !v.is_string() || (v.get_string() != "v1" && v.get_string() != "Unknown"))
     return Error{ErrorKind::invalid, 0,
                  "Cannot create ProtocolVersion object from " +

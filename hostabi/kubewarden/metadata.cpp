@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "hostabi/kubewarden/protocol.hpp"
+
 namespace tollgate::hostabi::kubewarden {
 
 namespace json = boost::json;
@@ -67,7 +69,7 @@ bool get_bool(const json::object& o, std::string_view key, bool& out) {
 
 runtime::Result<Metadata> parse_metadata(std::string_view text) {
   boost::system::error_code ec;
-  json::value doc = json::parse(text, ec);
+  json::value doc = parse_json(text, ec);
   if (ec)
     return metadata_error(ec.message());
   if (!doc.is_object())

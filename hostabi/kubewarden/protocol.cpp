@@ -24,6 +24,12 @@ ValidationResponse ValidationResponse::internal_server_error(std::string_view er
   return reject("internal server error: " + std::string(error), 500);
 }
 
+json::value parse_json(std::string_view text, boost::system::error_code& ec) {
+  json::parse_options options;
+  options.max_depth = kMaxJsonDepth;
+  return json::parse(text, ec, {}, options);
+}
+
 std::string make_validation_request(const json::value& request, const json::value& settings) {
   json::object o;
   o["request"] = request;
@@ -39,7 +45,7 @@ Error response_error(std::string message) {
 
 runtime::Result<json::object> parse_object(std::string_view text) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
+  json::value v = parse_json(text, ec);
   if (ec)
     return response_error(ec.message());
   if (!v.is_object())

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include <boost/json/value.hpp>
+#include <boost/system/error_code.hpp>
 
 #include "runtime/base/result.hpp"
 
@@ -50,6 +52,13 @@ runtime::Result<SettingsValidationResponse> parse_settings_response(std::string_
 
 boost::json::object to_json(const ValidationResponse& response);
 boost::json::object to_json(const SettingsValidationResponse& response);
+
+/// Nesting accepted in JSON from guests and policies. Boost.JSON's default (32) is too tight for
+/// deep Kubernetes objects; the bound still keeps recursive destruction shallow.
+inline constexpr std::size_t kMaxJsonDepth = 256;
+
+/// `boost::json::parse` with kMaxJsonDepth; errors in `ec`, never thrown.
+boost::json::value parse_json(std::string_view text, boost::system::error_code& ec);
 
 /// Rust's `{:?}` rendering of a string ("..." with escapes), which Kubewarden's messages embed.
 std::string rust_debug_string(std::string_view s);
