@@ -279,5 +279,61 @@ TEST(wapc, missing_guest_call_export_is_an_error) {
   EXPECT_NE(out.error.find("__guest_call"), std::string::npos);
 }
 
+TEST(wapc, random_arguments_never_crash_the_host) {
+  // Each export forwards its arguments to one import; the host must answer every combination of
+  // pointers and lengths with a value or a trap.
+  const char* extra = R"(
+    (func (export "req") (param i32 i32) (call $guest_request (local.get 0) (local.get 1)))
+    (func (export "resp") (param i32 i32) (call $guest_response (local.get 0) (local.get 1)))
+    (func (export "err") (param i32 i32) (call $guest_error (local.get 0) (local.get 1)))
+    (func (export "log") (param i32 i32) (call $console_log (local.get 0) (local.get 1)))
+    (func (export "hresp") (param i32 i32) (call $host_response (local.get 0)))
+    (func (export "herr") (param i32 i32) (call $host_error (local.get 0)))
+    (func (export "call") (param i32 i32) (result i32)
+      (call $host_call (local.get 0) (local.get 1) (local.get 1) (local.get 0)
+                       (local.get 0) (i32.const 3) (local.get 1) (local.get 1))))";
+  HostCallHandler echo = [](std::string_view, std::string_view, std::string_view,
+                            std::span<const uint8_t> p) {
+    return HostCallOutcome::success(std::string(p.begin(), p.end()));
+  };
+  Harness h(wapc_guest(Data(), "(i32.const 0)", 2, extra), echo);
+  ASSERT_NE(h.instance, nullptr);
+  // Some state so that __guest_request and __host_response have bytes to write.
+  h.call("validate", std::string(3000, 'p'));
+  uint64_t seed = 0x9e3779b97f4a7c15ull;
+  auto next = [&seed] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    switch (seed % 4) {
+      case 0:
+        return static_cast<uint32_t>(seed >> 32);  // anything
+      case 1:
+        return static_cast<uint32_t>(131072 - (seed >> 40) % 64);  // near the end
+      case 2:
+        return static_cast<uint32_t>((seed >> 40) % 4096);  // small
+      default:
+        return 0xffffffffu - static_cast<uint32_t>((seed >> 40) % 16);
+    }
+  };
+  const char* names[] = {"req", "resp", "err", "log", "hresp", "herr", "call"};
+  int traps = 0, returns = 0;
+  for (int i = 0; i < 3000; ++i) {
+    runtime::Function* f = h.instance->exported_function(names[i % 7]);
+    ASSERT_NE(f, nullptr);
+    const runtime::Value args[] = {runtime::Value::make_i32(next()),
+                                   runtime::Value::make_i32(next())};
+    runtime::CallResult r = runtime::call(h.store, *f, args);
+    if (r.trap) {
+      EXPECT_EQ(r.trap->kind, runtime::TrapKind::host_error);
+      ++traps;
+    } else {
+      ++returns;
+    }
+  }
+  EXPECT_GT(traps, 0);
+  EXPECT_GT(returns, 0);
+}
+
 }  // namespace
 }  // namespace tollgate::hostabi::wapc

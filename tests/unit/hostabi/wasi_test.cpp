@@ -202,5 +202,74 @@ TEST(wasi, stdin_refills_after_eof) {
   EXPECT_EQ(ctx.read_stdin(2), "f");
 }
 
+TEST(wasi, random_arguments_never_crash_the_host) {
+  const char* extra = R"(
+    (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "environ_get" (func $environ_get (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "clock_res_get" (func $clock_res_get (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "random_get" (func $random_get (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fd_fdstat_get (param i32 i32) (result i32)))
+    (func (export "probe") (param $f i32) (param $a i32) (param $b i32) (param $c i32) (result i32)
+      (block $default
+        (block $7 (block $6 (block $5 (block $4 (block $3 (block $2 (block $1 (block $0
+          (br_table $0 $1 $2 $3 $4 $5 $6 $7 $default (local.get $f)))
+          (return (call $fd_write (local.get $c) (local.get $a) (local.get $b) (local.get $c))))
+          (return (call $fd_read (i32.const 0) (local.get $a) (local.get $b) (local.get $c))))
+          (return (call $args_get (local.get $a) (local.get $b))))
+          (return (call $environ_get (local.get $a) (local.get $b))))
+          (return (call $clock_time_get (local.get $c) (i64.const 0) (local.get $a))))
+          (return (call $random_get (local.get $a) (local.get $b))))
+          (return (call $poll_oneoff (local.get $a) (local.get $b) (local.get $c) (local.get $a))))
+          (return (call $fd_fdstat_get (local.get $c) (local.get $a))))
+      (i32.const -1)))";
+  auto module = test::load_wat(wasi_guest(Data(), "", extra, 2));
+  ASSERT_TRUE(module);
+  std::atomic<bool> stop{true};  // any clock poll returns at once
+  WasiOptions o;
+  o.args = {"policy.wasm", "validate"};
+  o.env = {"A=b"};
+  o.interrupt = &stop;
+  WasiContext ctx(o);
+  ctx.push_stdin(std::string(5000, 'i'));
+  runtime::Store store;
+  runtime::Linker linker;
+  define_wasi(linker, store, *module, ctx);
+  auto inst = linker.instantiate(store, module);
+  ASSERT_TRUE(inst.ok());
+  runtime::Function* probe = inst.value()->exported_function("probe");
+  uint64_t seed = 0x243f6a8885a308d3ull;
+  auto next = [&seed] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    switch (seed % 4) {
+      case 0:
+        return static_cast<uint32_t>(seed >> 32);
+      case 1:
+        return static_cast<uint32_t>(131072 - (seed >> 40) % 64);
+      case 2:
+        return static_cast<uint32_t>((seed >> 40) % 64);
+      default:
+        return 0xffffffffu - static_cast<uint32_t>((seed >> 40) % 16);
+    }
+  };
+  int errnos = 0;
+  for (int i = 0; i < 4000; ++i) {
+    const runtime::Value args[] = {
+        runtime::Value::make_i32(static_cast<uint32_t>(i % 8)), runtime::Value::make_i32(next()),
+        runtime::Value::make_i32(next()), runtime::Value::make_i32(next() % 4)};
+    runtime::CallResult r = runtime::call(store, *probe, args);
+    if (r.trap) {
+      EXPECT_EQ(r.trap->kind, runtime::TrapKind::interrupted) << r.trap->message();
+      continue;
+    }
+    errnos += r.values[0].i32 != 0;
+  }
+  EXPECT_GT(errnos, 0);
+  EXPECT_LE(ctx.stdout_data().size(), o.max_output_bytes);
+}
+
 }  // namespace
 }  // namespace tollgate::hostabi::wasi
