@@ -6,4 +6,4 @@ tools/setup.sh
 tools/build.sh
 set -x
 ./build/server/tollgate wasm validate build/bench/fib.wasm
-./build/server/tollgate wasm run build/bench/fib.wasm --invoke kernel_run 30 --fuel 100000000000
+./build/server/tollgate wasm run build/bench/fib.wasm --invoke fib 30 --fuel 100000000000
