@@ -15,6 +15,7 @@
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <exception>
 #include <memory>
 
 #include <boost/json.hpp>
@@ -547,11 +548,19 @@ HostCallOutcome dispatch_host_call(const CapabilityContext& ctx,
                                    std::string_view ns,
                                    std::string_view operation,
                                    std::span<const uint8_t> payload) {
-  if (binding == "kubewarden")
-    return kubewarden_binding(ctx, ns, operation, as_text(payload));
-  if (binding == "kubernetes")
-    return legacy_kubernetes_binding(ctx, ns);
-  return HostCallOutcome::failure("unknown binding: " + std::string(binding));
+  // The boundary no exception may cross (house style 2.3): allocation failures and whatever an
+  // embedder's CapabilityProvider or LogSink throws become an error for the guest.
+  try {
+    if (binding == "kubewarden")
+      return kubewarden_binding(ctx, ns, operation, as_text(payload));
+    if (binding == "kubernetes")
+      return legacy_kubernetes_binding(ctx, ns);
+    return HostCallOutcome::failure("unknown binding: " + std::string(binding));
+  } catch (const std::exception& e) {
+    return HostCallOutcome::failure(std::string("host capability failed: ") + e.what());
+  } catch (...) {
+    return HostCallOutcome::failure("host capability failed");
+  }
 }
 
 HostCallHandler make_host_call_handler(const CapabilityContext& ctx) {

@@ -137,6 +137,19 @@ TEST(capabilities, kubernetes_allow_list_and_provider) {
   EXPECT_FALSE(call(ctx, "kubewarden", "oci", "v1/manifest_digest", "\"busybox\"").ok);
 }
 
+TEST(capabilities, a_throwing_provider_becomes_a_guest_error) {
+  struct Throwing : CapabilityProvider {
+    HostCallOutcome oci(std::string_view, const json::value&) override {
+      throw std::runtime_error("registry exploded");
+    }
+  } provider;
+  CapabilityContext ctx;
+  ctx.provider = &provider;
+  auto out = call(ctx, "kubewarden", "oci", "v1/manifest_digest", "\"busybox\"");
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.data, "host capability failed: registry exploded");
+}
+
 TEST(capabilities, host_capabilities_gating) {
   CapabilityContext ctx;
   ctx.host_capabilities = std::vector<std::string>{"oci/v1/*", "net/v1/dns_lookup_host"};
