@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "hostabi/wapc/wapc.hpp"
 
+#include <exception>
+
 #include "hostabi/host_function.hpp"
 #include "hostabi/linker.hpp"
 #include "hostabi/wasi/wasi.hpp"
@@ -98,9 +100,16 @@ void WapcHost::define_imports(runtime::Linker& linker,
                 // guest memory must not be aliased by anything that outlives this call.
                 std::string bd_s(*bd), ns_s(*ns), op_s(*op);
                 std::vector<uint8_t> payload_v(payload->begin(), payload->end());
-                HostCallOutcome out = self->host_call_
-                                          ? self->host_call_(bd_s, ns_s, op_s, payload_v)
-                                          : HostCallOutcome::failure("no host call handler");
+                HostCallOutcome out = HostCallOutcome::failure("no host call handler");
+                // No exception may cross into the guest: a throwing handler is a failed call.
+                try {
+                  if (self->host_call_)
+                    out = self->host_call_(bd_s, ns_s, op_s, payload_v);
+                } catch (const std::exception& e) {
+                  out = HostCallOutcome::failure(std::string("host call failed: ") + e.what());
+                } catch (...) {
+                  out = HostCallOutcome::failure("host call failed");
+                }
                 if (out.ok && out.data.size() > kMaxHostCallBytes)
                   out = HostCallOutcome::failure("host call response exceeds the size limit");
                 if (out.ok) {
