@@ -1,5 +1,5 @@
-// The interpreter: computed-goto dispatch over the IR, one value stack, frames off the native
-// stack. SPDX-License-Identifier: Apache-2.0
+// The interpreter: translates the IR to direct-threaded register code and runs it, one value
+// stack, frames off the native stack. SPDX-License-Identifier: Apache-2.0
 #include "runtime/interp/interpreter.hpp"
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -17,12 +18,13 @@
 namespace tollgate::runtime::interp {
 namespace {
 
+struct Ins;
+
 // Where a caller resumes after its callee returns.
 struct Frame {
-  const ir::Instr* ip;
-  const ir::Instr* code_base;  ///< saves two dependent loads on return
+  const Ins* ip;
   uint64_t* fp;
-  Function* func;
+  Instance* inst;
 };
 
 // One `execute` on this thread. Outer activations are suspended in a host call; a nested one
@@ -247,6 +249,710 @@ uint32_t slots_of(const std::vector<ValType>& types) {
   return out;
 }
 
+// ---- the interpreter's private code ----
+//
+// Each function's IR is translated once per metering mode into direct-threaded register code:
+// every instruction starts with its handler's address and addresses its operands as slots from
+// the frame base (locals, then the operand stack's fixed slots). A virtual stack during
+// translation lets `local.get` and constants become operand references instead of copies; they
+// are materialised into their stack slots before the local is written, at branches and labels,
+// and at calls, so at every branch the frame looks exactly as the IR's stack machine expects.
+
+struct Ins {
+  const void* h;  ///< handler
+  int32_t d;      ///< destination slot; a relative branch target; or the stack top (stack forms)
+  int32_t a;      ///< first source slot
+  int32_t b;      ///< second source slot, or a count
+  uint32_t x;     ///< memory offset, index immediate, or a third source slot
+  uint64_t imm;   ///< constant operand, fuel cost, or the IR's `b` immediate
+};
+static_assert(sizeof(Ins) == 32);
+
+struct TableEntry {
+  const Ins* target;
+  uint32_t keep;
+  uint32_t drop;
+};
+
+struct Compiled {
+  std::vector<Ins> code;
+  std::vector<TableEntry> tables;
+  uint32_t param_slots = 0;
+  uint32_t local_slots = 0;
+  uint32_t frame_slots = 0;  ///< locals plus the deepest operand stack
+};
+
+#define TG_I32(x) static_cast<uint32_t>(x)
+#define TG_B(x) static_cast<uint64_t>((x) ? 1 : 0)
+#define TG_U64(x) static_cast<uint64_t>(x)
+
+// Binary operations that cannot trap: each has a register form and one whose second operand is
+// a constant. x is the operand of a unary op, a and b of a binary one; results are stored
+// zero-extended.
+#define TG_PURE_BINOPS(X)                                             \
+  X(i32_eq, u32, TG_B(a == b))                                        \
+  X(i32_ne, u32, TG_B(a != b))                                        \
+  X(i32_lt_s, s32, TG_B(a < b))                                       \
+  X(i32_lt_u, u32, TG_B(a < b))                                       \
+  X(i32_gt_s, s32, TG_B(a > b))                                       \
+  X(i32_gt_u, u32, TG_B(a > b))                                       \
+  X(i32_le_s, s32, TG_B(a <= b))                                      \
+  X(i32_le_u, u32, TG_B(a <= b))                                      \
+  X(i32_ge_s, s32, TG_B(a >= b))                                      \
+  X(i32_ge_u, u32, TG_B(a >= b))                                      \
+  X(i64_eq, TG_U64, TG_B(a == b))                                     \
+  X(i64_ne, TG_U64, TG_B(a != b))                                     \
+  X(i64_lt_s, s64, TG_B(a < b))                                       \
+  X(i64_lt_u, TG_U64, TG_B(a < b))                                    \
+  X(i64_gt_s, s64, TG_B(a > b))                                       \
+  X(i64_gt_u, TG_U64, TG_B(a > b))                                    \
+  X(i64_le_s, s64, TG_B(a <= b))                                      \
+  X(i64_le_u, TG_U64, TG_B(a <= b))                                   \
+  X(i64_ge_s, s64, TG_B(a >= b))                                      \
+  X(i64_ge_u, TG_U64, TG_B(a >= b))                                   \
+  X(f32_eq, f32, TG_B(a == b))                                        \
+  X(f32_ne, f32, TG_B(a != b))                                        \
+  X(f32_lt, f32, TG_B(a < b))                                         \
+  X(f32_gt, f32, TG_B(a > b))                                         \
+  X(f32_le, f32, TG_B(a <= b))                                        \
+  X(f32_ge, f32, TG_B(a >= b))                                        \
+  X(f64_eq, f64, TG_B(a == b))                                        \
+  X(f64_ne, f64, TG_B(a != b))                                        \
+  X(f64_lt, f64, TG_B(a < b))                                         \
+  X(f64_gt, f64, TG_B(a > b))                                         \
+  X(f64_le, f64, TG_B(a <= b))                                        \
+  X(f64_ge, f64, TG_B(a >= b))                                        \
+  X(i32_add, u32, TG_I32(a + b))                                      \
+  X(i32_sub, u32, TG_I32(a - b))                                      \
+  X(i32_mul, u32, TG_I32(a* b))                                       \
+  X(i32_and_, u32, TG_I32(a& b))                                      \
+  X(i32_or_, u32, TG_I32(a | b))                                      \
+  X(i32_xor_, u32, TG_I32(a ^ b))                                     \
+  X(i32_shl, u32, TG_I32(a << (b & 31)))                              \
+  X(i32_shr_s, s32, TG_I32(a >> (b & 31)))                            \
+  X(i32_shr_u, u32, TG_I32(a >> (b & 31)))                            \
+  X(i32_rotl, u32, TG_I32(std::rotl(a, static_cast<int>(b & 31))))    \
+  X(i32_rotr, u32, TG_I32(std::rotr(a, static_cast<int>(b & 31))))    \
+  X(i64_add, TG_U64, a + b)                                           \
+  X(i64_sub, TG_U64, a - b)                                           \
+  X(i64_mul, TG_U64, a* b)                                            \
+  X(i64_and_, TG_U64, a& b)                                           \
+  X(i64_or_, TG_U64, a | b)                                           \
+  X(i64_xor_, TG_U64, a ^ b)                                          \
+  X(i64_shl, TG_U64, a << (b & 63))                                   \
+  X(i64_shr_s, s64, TG_U64(a >> (b & 63)))                            \
+  X(i64_shr_u, TG_U64, a >> (b & 63))                                 \
+  X(i64_rotl, TG_U64, std::rotl(a, static_cast<int>(b & 63)))         \
+  X(i64_rotr, TG_U64, std::rotr(a, static_cast<int>(b & 63)))         \
+  X(f32_add, f32, bits(a + b))                                        \
+  X(f32_sub, f32, bits(a - b))                                        \
+  X(f32_mul, f32, bits(a* b))                                         \
+  X(f32_div, f32, bits(a / b))                                        \
+  X(f32_min, f32, bits(wasm_min(a, b)))                               \
+  X(f32_max, f32, bits(wasm_max(a, b)))                               \
+  X(f32_copysign, u32, TG_U64((a & 0x7FFFFFFFu) | (b & 0x80000000u))) \
+  X(f64_add, f64, bits(a + b))                                        \
+  X(f64_sub, f64, bits(a - b))                                        \
+  X(f64_mul, f64, bits(a* b))                                         \
+  X(f64_div, f64, bits(a / b))                                        \
+  X(f64_min, f64, bits(wasm_min(a, b)))                               \
+  X(f64_max, f64, bits(wasm_max(a, b)))                               \
+  X(f64_copysign, TG_U64, (a & 0x7FFFFFFFFFFFFFFFull) | (b & 0x8000000000000000ull))
+
+// Integer comparisons that fuse with the conditional branch consuming them.
+#define TG_INT_CMPS(X)    \
+  X(i32_eq, u32, ==)      \
+  X(i32_ne, u32, !=)      \
+  X(i32_lt_s, s32, <)     \
+  X(i32_lt_u, u32, <)     \
+  X(i32_gt_s, s32, >)     \
+  X(i32_gt_u, u32, >)     \
+  X(i32_le_s, s32, <=)    \
+  X(i32_le_u, u32, <=)    \
+  X(i32_ge_s, s32, >=)    \
+  X(i32_ge_u, u32, >=)    \
+  X(i64_eq, TG_U64, ==)   \
+  X(i64_ne, TG_U64, !=)   \
+  X(i64_lt_s, s64, <)     \
+  X(i64_lt_u, TG_U64, <)  \
+  X(i64_gt_s, s64, >)     \
+  X(i64_gt_u, TG_U64, >)  \
+  X(i64_le_s, s64, <=)    \
+  X(i64_le_u, TG_U64, <=) \
+  X(i64_ge_s, s64, >=)    \
+  X(i64_ge_u, TG_U64, >=)
+
+// Handlers beyond the IR's own operations (which keep their ir::Op numbers).
+enum XOp : uint16_t {
+  x_poll = ir::kOpCount,  ///< unmetered fuel_poll: only the interruption check
+  x_copy,                 ///< fp[d] = fp[a]
+  x_const,                ///< fp[d] = imm
+  x_move,                 ///< fp[d .. d+b) = fp[a .. a+b), d < a
+  x_ret1,                 ///< return the one slot fp[a]
+  x_jmp_poll,             ///< back-edge: the loop header's fuel_poll, then jump to d
+#define X(name, get, expr) x_##name##_imm,
+  TG_PURE_BINOPS(X)
+#undef X
+#define X(name, get, rel) x_br_##name, x_br_##name##_imm,
+      TG_INT_CMPS(X)
+#undef X
+          x_count
+};
+
+using ir::Op;
+
+uint16_t imm_variant(Op op) {
+  switch (op) {
+#define X(name, get, expr) \
+  case Op::name:           \
+    return x_##name##_imm;
+    TG_PURE_BINOPS(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// The compare-and-branch handler for a compare (register or constant form), or 0.
+uint16_t branch_variant(uint16_t cmp) {
+  switch (cmp) {
+#define X(name, get, rel)               \
+  case static_cast<uint16_t>(Op::name): \
+    return x_br_##name;                 \
+  case x_##name##_imm:                  \
+    return x_br_##name##_imm;
+    TG_INT_CMPS(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// The integer compare whose result is the negation of `cmp`'s (register or constant form alike).
+uint16_t negated(uint16_t cmp) {
+  static constexpr Op kPairs[][2] = {
+      {Op::i32_eq, Op::i32_ne},     {Op::i32_lt_s, Op::i32_ge_s}, {Op::i32_lt_u, Op::i32_ge_u},
+      {Op::i32_gt_s, Op::i32_le_s}, {Op::i32_gt_u, Op::i32_le_u}, {Op::i64_eq, Op::i64_ne},
+      {Op::i64_lt_s, Op::i64_ge_s}, {Op::i64_lt_u, Op::i64_ge_u}, {Op::i64_gt_s, Op::i64_le_s},
+      {Op::i64_gt_u, Op::i64_le_u},
+  };
+  for (const auto& p : kPairs) {
+    for (int k = 0; k < 2; ++k) {
+      const Op from = p[k], to = p[1 - k];
+      if (cmp == static_cast<uint16_t>(from))
+        return static_cast<uint16_t>(to);
+      if (cmp == imm_variant(from))
+        return imm_variant(to);
+    }
+  }
+  return 0;
+}
+
+bool commutative(Op op) {
+  switch (op) {
+    case Op::i32_add:
+    case Op::i32_mul:
+    case Op::i32_and_:
+    case Op::i32_or_:
+    case Op::i32_xor_:
+    case Op::i32_eq:
+    case Op::i32_ne:
+    case Op::i64_add:
+    case Op::i64_mul:
+    case Op::i64_and_:
+    case Op::i64_or_:
+    case Op::i64_xor_:
+    case Op::i64_eq:
+    case Op::i64_ne:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// How the translator treats each opcodes.def row, from its immediate kind and signature.
+enum class Form : uint8_t { manual, unary, binary, load, store, stack };
+struct OpInfo {
+  Form form = Form::manual;
+  uint8_t pops = 0;    ///< slots (stack form)
+  uint8_t pushes = 0;  ///< slots (stack form)
+};
+
+constexpr OpInfo op_info(ir::ImmKind imm, const char* sig) {
+  if (sig[0] == '*')
+    return {};
+  uint32_t pops = 0, pushes = 0, args = 0;
+  bool v128 = false, results = false;
+  for (const char* c = sig; *c != 0; ++c) {
+    if (*c == ':') {
+      results = true;
+      continue;
+    }
+    const uint32_t n = *c == 'V' ? 2 : 1;
+    v128 |= *c == 'V';
+    (results ? pushes : pops) += n;
+    args += results ? 0 : 1;
+  }
+  OpInfo info{Form::stack, static_cast<uint8_t>(pops), static_cast<uint8_t>(pushes)};
+  if (v128)
+    return info;
+  if (imm == ir::ImmKind::memarg)
+    info.form = pushes == 1 ? Form::load : Form::store;
+  else if (imm == ir::ImmKind::none && pushes == 1 && args == 1)
+    info.form = Form::unary;
+  else if (imm == ir::ImmKind::none && pushes == 1 && args == 2)
+    info.form = Form::binary;
+  return info;
+}
+
+constexpr OpInfo kOpInfo[] = {
+#define TG_OP(name, prefix, code, imm, sig, fuel) op_info(ir::ImmKind::imm, sig),
+#include "runtime/opcodes.def"
+#undef TG_OP
+};
+
+enum class VKind : uint8_t { temp, local, constant };
+// One slot of the virtual operand stack: a value in its own stack slot, still in a local's
+// slot, or a constant not yet written anywhere.
+struct VEntry {
+  VKind kind;
+  int32_t slot;
+  uint64_t value;
+};
+
+class Translator {
+ public:
+  Translator(const Module& m, const ir::FuncCode& fc, bool metered, const void* const* handlers)
+      : m_(m), fc_(fc), metered_(metered), h_(handlers) {}
+
+  std::unique_ptr<Compiled> translate();
+
+ private:
+  int32_t home(size_t i) const { return static_cast<int32_t>(fc_.local_slots + i); }
+
+  size_t emit(uint16_t op,
+              int32_t d = 0,
+              int32_t a = 0,
+              int32_t b = 0,
+              uint32_t x = 0,
+              uint64_t imm = 0) {
+    out_->code.push_back(Ins{h_[op], d, a, b, x, imm});
+    ops_.push_back(op);
+    fusable_ = false;
+    return out_->code.size() - 1;
+  }
+  // An instruction whose only effect is writing fp[d]: a following local.set may retarget it.
+  void emit_result(uint16_t op,
+                   int32_t d,
+                   int32_t a = 0,
+                   int32_t b = 0,
+                   uint32_t x = 0,
+                   uint64_t imm = 0) {
+    emit(op, d, a, b, x, imm);
+    fusable_ = true;
+  }
+
+  void materialise(size_t i) {
+    VEntry& e = vs_[i];
+    if (e.kind == VKind::local)
+      emit(x_copy, home(i), e.slot);
+    else if (e.kind == VKind::constant)
+      emit(x_const, home(i), 0, 0, 0, e.value);
+    else
+      return;
+    e = VEntry{VKind::temp, home(i), 0};
+  }
+  void materialise_all() {
+    for (size_t i = 0; i < vs_.size(); ++i)
+      materialise(i);
+  }
+  // The slot holding entry i (constants are written to their stack slot first).
+  int32_t operand(size_t i) {
+    if (vs_[i].kind == VKind::constant)
+      materialise(i);
+    return vs_[i].slot;
+  }
+  int32_t pop_operand() {
+    const int32_t s = operand(vs_.size() - 1);
+    vs_.pop_back();
+    return s;
+  }
+  void push_temp() { vs_.push_back(VEntry{VKind::temp, home(vs_.size()), 0}); }
+  // The result of the last emit_result lands in the slot that a `push_temp` now gives.
+  bool last_wrote(int32_t slot) const { return fusable_ && out_->code.back().d == slot; }
+
+  // Branch from instruction `at` to IR pc `target`, where the stack will be `height` slots.
+  void link(size_t at, uint32_t target, size_t height) {
+    fixups_.push_back({static_cast<uint32_t>(at), target, false});
+    note_target(target, height);
+  }
+  void note_target(uint32_t target, size_t height) {
+    if (target < pending_.size() && pending_[target] < 0)
+      pending_[target] = static_cast<int64_t>(height);
+  }
+  void cond_branch(bool if_nonzero, uint32_t target);
+  void stack_form(const ir::Instr& in, uint32_t pops, uint32_t pushes) {
+    materialise_all();
+    emit(static_cast<uint16_t>(in.op), home(vs_.size()), 0, 0, in.a, in.b);
+    vs_.resize(vs_.size() - pops);
+    for (uint32_t i = 0; i < pushes; ++i)
+      push_temp();
+  }
+  void set_local(uint32_t slot, bool tee);
+  void translate_one(const ir::Instr& in, uint32_t pc);
+
+  struct Fixup {
+    uint32_t at;      ///< instruction index, or table entry index
+    uint32_t target;  ///< IR pc
+    bool table;
+  };
+
+  const Module& m_;
+  const ir::FuncCode& fc_;
+  const bool metered_;
+  const void* const* h_;
+  std::unique_ptr<Compiled> out_;
+  std::vector<uint16_t> ops_;
+  std::vector<VEntry> vs_;
+  std::vector<int64_t> pc_map_;   ///< IR pc -> instruction index, -1 if none
+  std::vector<int64_t> pending_;  ///< IR pc -> stack height a forward branch brings, -1 if none
+  std::vector<Fixup> fixups_;
+  std::vector<uint32_t> loop_costs_;  ///< IR pc of a fuel_poll -> its cost (back-edge fusion)
+  bool live_ = true;
+  bool fusable_ = false;
+};
+
+void Translator::cond_branch(bool if_nonzero, uint32_t target) {
+  const int32_t c = pop_operand();
+  materialise_all();
+  const size_t height = vs_.size();
+  if (last_wrote(c)) {
+    uint16_t last = ops_.back();
+    // eqz feeding a branch is a branch on the opposite condition.
+    if (last == static_cast<uint16_t>(Op::i32_eqz)) {
+      Ins& i = out_->code.back();
+      const uint16_t op = static_cast<uint16_t>(if_nonzero ? Op::br_unless : Op::br_if);
+      i.h = h_[op];
+      ops_.back() = op;
+      fusable_ = false;
+      link(out_->code.size() - 1, target, height);
+      return;
+    }
+    if (!if_nonzero)
+      last = negated(last);
+    if (const uint16_t br = branch_variant(last)) {
+      Ins& i = out_->code.back();
+      i.h = h_[br];
+      ops_.back() = br;
+      fusable_ = false;
+      link(out_->code.size() - 1, target, height);
+      return;
+    }
+  }
+  link(emit(static_cast<uint16_t>(if_nonzero ? Op::br_if : Op::br_unless), 0, c), target, height);
+}
+
+void Translator::set_local(uint32_t slot, bool tee) {
+  const int32_t l = static_cast<int32_t>(slot);
+  const size_t top = vs_.size() - 1;
+  for (size_t i = 0; i < top; ++i) {
+    if (vs_[i].kind == VKind::local && vs_[i].slot == l)
+      materialise(i);
+  }
+  const VEntry t = vs_[top];
+  if (t.kind == VKind::local && t.slot == l) {
+  } else if (t.kind == VKind::temp && last_wrote(t.slot)) {
+    out_->code.back().d = l;
+  } else if (t.kind == VKind::constant) {
+    emit(x_const, l, 0, 0, 0, t.value);
+  } else {
+    emit(x_copy, l, t.slot);
+  }
+  fusable_ = false;
+  vs_.pop_back();
+  if (tee)
+    vs_.push_back(VEntry{VKind::local, l, 0});
+}
+
+void Translator::translate_one(const ir::Instr& in, uint32_t pc) {
+  const uint16_t op = static_cast<uint16_t>(in.op);
+  switch (in.op) {
+    case Op::fuel:
+      if (metered_ && in.a != 0)
+        emit(op, 0, 0, 0, 0, in.a);
+      return;
+    case Op::fuel_poll:
+      emit(metered_ ? op : static_cast<uint16_t>(x_poll), 0, 0, 0, 0, in.a);
+      return;
+    case Op::unreachable:
+      emit(op);
+      live_ = false;
+      return;
+    case Op::br:
+      materialise_all();
+      link(emit(op), in.a, vs_.size());
+      live_ = false;
+      return;
+    case Op::br_drop: {
+      materialise_all();
+      const size_t h = vs_.size();
+      if (in.keep() != 0)
+        emit(x_move, home(h - in.keep() - in.drop()), home(h - in.keep()),
+             static_cast<int32_t>(in.keep()));
+      link(emit(static_cast<uint16_t>(Op::br)), in.a, h - in.drop());
+      live_ = false;
+      return;
+    }
+    case Op::br_if:
+      cond_branch(true, in.a);
+      return;
+    case Op::br_unless:
+      cond_branch(false, in.a);
+      return;
+    case Op::br_if_drop: {
+      if (in.keep() == 0) {
+        const int32_t c = pop_operand();
+        materialise_all();
+        link(emit(static_cast<uint16_t>(Op::br_if), 0, c), in.a, vs_.size() - in.drop());
+        return;
+      }
+      const int32_t c = pop_operand();
+      materialise_all();
+      const size_t h = vs_.size();
+      // Not taken: skip the move and the jump.
+      emit(static_cast<uint16_t>(Op::br_unless), 3, c);
+      emit(x_move, home(h - in.keep() - in.drop()), home(h - in.keep()),
+           static_cast<int32_t>(in.keep()));
+      link(emit(static_cast<uint16_t>(Op::br)), in.a, h - in.drop());
+      return;
+    }
+    case Op::br_table: {
+      const int32_t index = pop_operand();
+      materialise_all();
+      const size_t h = vs_.size();
+      const uint32_t first = static_cast<uint32_t>(out_->tables.size());
+      emit(op, home(h), index, static_cast<int32_t>(in.b), first);
+      for (uint32_t i = 0; i <= in.b; ++i) {
+        const ir::BrTarget& t = fc_.br_targets[in.a + i];
+        out_->tables.push_back(TableEntry{nullptr, t.keep, t.drop});
+        fixups_.push_back({first + i, t.pc, true});
+        note_target(t.pc, h - t.drop);
+      }
+      live_ = false;
+      return;
+    }
+    case Op::return_:
+      if (in.a == 1 && !vs_.empty()) {
+        emit(x_ret1, 0, pop_operand());
+      } else {
+        materialise_all();
+        emit(op, 0, home(vs_.size() - in.a), static_cast<int32_t>(in.a));
+      }
+      live_ = false;
+      return;
+    case Op::call:
+    case Op::call_indirect: {
+      const bool indirect = in.op == Op::call_indirect;
+      const FuncType& ft = indirect ? m_.types[in.a] : m_.func_type(in.a);
+      const int32_t index = indirect ? pop_operand() : 0;
+      materialise_all();
+      const size_t base = vs_.size() - slots_of(ft.params);
+      emit(op, home(base), index, static_cast<int32_t>(in.b), in.a);
+      vs_.resize(base);
+      for (uint32_t i = slots_of(ft.results); i > 0; --i)
+        push_temp();
+      return;
+    }
+    case Op::drop:
+      vs_.pop_back();
+      return;
+    case Op::drop_v128:
+      vs_.resize(vs_.size() - 2);
+      return;
+    case Op::select:
+    case Op::select_t: {
+      const size_t n = vs_.size();
+      const int32_t c = operand(n - 1), b = operand(n - 2), a = operand(n - 3);
+      vs_.resize(n - 3);
+      emit_result(static_cast<uint16_t>(Op::select), home(n - 3), a, b, static_cast<uint32_t>(c));
+      push_temp();
+      return;
+    }
+    case Op::select_v128:
+      stack_form(in, 5, 2);
+      return;
+    case Op::local_get:
+      vs_.push_back(VEntry{VKind::local, static_cast<int32_t>(in.a), 0});
+      return;
+    case Op::local_set:
+    case Op::local_tee:
+      set_local(in.a, in.op == Op::local_tee);
+      return;
+    case Op::local_get_v128:
+      stack_form(in, 0, 2);
+      return;
+    case Op::local_set_v128:
+      stack_form(in, 2, 0);
+      return;
+    case Op::local_tee_v128:
+      stack_form(in, 2, 2);
+      return;
+    case Op::global_get:
+      emit_result(op, home(vs_.size()), 0, 0, in.a);
+      push_temp();
+      return;
+    case Op::global_set:
+      emit(op, 0, pop_operand(), 0, in.a);
+      return;
+    case Op::global_get_v128:
+      stack_form(in, 0, 2);
+      return;
+    case Op::global_set_v128:
+      stack_form(in, 2, 0);
+      return;
+    case Op::i32_const:
+    case Op::i64_const:
+    case Op::f32_const:
+    case Op::f64_const:
+      vs_.push_back(VEntry{VKind::constant, 0, in.b});
+      return;
+    case Op::i32_reinterpret_f32:
+    case Op::i64_reinterpret_f64:
+    case Op::f32_reinterpret_i32:
+    case Op::f64_reinterpret_i64:
+      // Slots hold bits; a reinterpretation changes only the static type.
+      return;
+    case Op::table_get:
+    case Op::ref_is_null:
+      stack_form(in, 1, 1);
+      return;
+    case Op::table_set:
+      stack_form(in, 2, 0);
+      return;
+    case Op::ref_null:
+    case Op::ref_func:
+      stack_form(in, 0, 1);
+      return;
+    case Op::table_grow:
+      stack_form(in, 2, 1);
+      return;
+    case Op::table_fill:
+      stack_form(in, 3, 0);
+      return;
+    default:
+      break;
+  }
+  if (op >= std::size(kOpInfo)) {
+    emit(static_cast<uint16_t>(Op::unreachable));
+    return;
+  }
+  const OpInfo info = kOpInfo[op];
+  const size_t n = vs_.size();
+  switch (info.form) {
+    case Form::unary:
+    case Form::load: {
+      const int32_t a = operand(n - 1);
+      vs_.pop_back();
+      emit_result(op, home(n - 1), a, 0, in.a);
+      push_temp();
+      return;
+    }
+    case Form::binary: {
+      if (vs_[n - 2].kind == VKind::constant && vs_[n - 1].kind != VKind::constant &&
+          commutative(in.op))
+        std::swap(vs_[n - 2], vs_[n - 1]);
+      if (vs_[n - 1].kind == VKind::constant) {
+        if (const uint16_t imm_op = imm_variant(in.op)) {
+          const uint64_t k = vs_[n - 1].value;
+          vs_.pop_back();
+          const int32_t a = operand(n - 2);
+          vs_.pop_back();
+          emit_result(imm_op, home(n - 2), a, 0, 0, k);
+          push_temp();
+          return;
+        }
+      }
+      const int32_t b = operand(n - 1), a = operand(n - 2);
+      vs_.resize(n - 2);
+      emit_result(op, home(n - 2), a, b);
+      push_temp();
+      return;
+    }
+    case Form::store: {
+      const int32_t v = operand(n - 1), a = operand(n - 2);
+      vs_.resize(n - 2);
+      emit(op, 0, a, v, in.a);
+      return;
+    }
+    case Form::stack:
+      stack_form(in, info.pops, info.pushes);
+      return;
+    case Form::manual:
+      emit(static_cast<uint16_t>(Op::unreachable));
+      return;
+  }
+}
+
+std::unique_ptr<Compiled> Translator::translate() {
+  out_ = std::make_unique<Compiled>();
+  out_->param_slots = fc_.param_slots;
+  out_->local_slots = fc_.local_slots;
+  out_->frame_slots = fc_.local_slots + fc_.max_stack_slots;
+  const size_t n = fc_.code.size();
+  out_->code.reserve(n + n / 4 + 4);
+  pc_map_.assign(n + 1, -1);
+  pending_.assign(n + 1, -1);
+  for (uint32_t pc = 0; pc < n; ++pc) {
+    const ir::Instr& in = fc_.code[pc];
+    const bool label = in.op == Op::fuel_poll || (in.op == Op::fuel && in.aux != 0);
+    if (label) {
+      if (live_) {
+        materialise_all();
+      } else if (pending_[pc] >= 0) {
+        vs_.clear();
+        for (int64_t i = 0; i < pending_[pc]; ++i)
+          push_temp();
+        live_ = true;
+      }
+      fusable_ = false;
+    }
+    if (!live_)
+      continue;  // unreachable from anything translated so far
+    pc_map_[pc] = static_cast<int64_t>(out_->code.size());
+    translate_one(in, pc);
+  }
+  // A branch may only land on an instruction that was translated (a block start).
+  for (const Fixup& f : fixups_) {
+    if (f.target >= n || pc_map_[f.target] < 0)
+      return nullptr;
+  }
+  for (const Fixup& f : fixups_) {
+    const int64_t to = pc_map_[f.target];
+    if (f.table)
+      out_->tables[f.at].target = out_->code.data() + to;
+    else
+      out_->code[f.at].d = static_cast<int32_t>(to - static_cast<int64_t>(f.at));
+  }
+  for (size_t i = 0; i < out_->code.size(); ++i) {
+    if (ops_[i] == static_cast<uint16_t>(Op::br_table))
+      out_->code[i].imm = reinterpret_cast<uint64_t>(out_->tables.data() + out_->code[i].x);
+  }
+  return std::move(out_);
+}
+
+// The translation of `f`'s body for this metering mode, made on first use.
+const Compiled* compiled(const Function& f, bool metered, const void* const* handlers) {
+  const ir::TierCache& cache = f.code->interp_code[metered ? 1 : 0];
+  if (void* p = cache.get())
+    return static_cast<const Compiled*>(p);
+  std::unique_ptr<Compiled> c =
+      Translator(*f.instance->module, *f.code, metered, handlers).translate();
+  if (!c)
+    return nullptr;
+  return static_cast<const Compiled*>(
+      cache.install(c.release(), [](void* p) { delete static_cast<Compiled*>(p); }));
+}
+
 // Runs wasm function `entry` whose arguments are at `fp`; on success its results are at `fp`.
 template <bool Metering>
 [[gnu::hot]] bool run(Exec& ex, Function* entry, uint64_t* fp) {
@@ -254,17 +960,22 @@ template <bool Metering>
 #define TG_OP(name, prefix, code, imm, sig, fuel) &&L_##name,
 #include "runtime/opcodes.def"
 #undef TG_OP
-      &&L_fuel,           &&L_fuel_poll,      &&L_br_unless,       &&L_br_drop,
-      &&L_br_if_drop,     &&L_drop_v128,      &&L_select_v128,     &&L_local_get_v128,
-      &&L_local_set_v128, &&L_local_tee_v128, &&L_global_get_v128, &&L_global_set_v128,
+      &&L_fuel, &&L_fuel_poll, &&L_br_unless, &&L_br_drop, &&L_br_if_drop, &&L_drop_v128,
+      &&L_select_v128, &&L_local_get_v128, &&L_local_set_v128, &&L_local_tee_v128,
+      &&L_global_get_v128, &&L_global_set_v128,
+      // XOp
+      &&L_x_poll, &&L_x_copy, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_jmp_poll,
+#define X(name, get, expr) &&L_##name##_imm,
+      TG_PURE_BINOPS(X)
+#undef X
+#define X(name, get, rel) &&L_br_##name, &&L_br_##name##_imm,
+          TG_INT_CMPS(X)
+#undef X
   };
-  static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == ir::kOpCount);
+  static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == x_count);
 
-  Function* func = entry;
-  Instance* inst = func->instance;
-  const ir::Instr* code_base = func->code->code.data();
-  const ir::Instr* ip = code_base;
-  uint64_t* sp;
+  Instance* inst = entry->instance;
+  const Ins* ip = nullptr;
   uint64_t fuel = ex.fuel;
   const std::atomic<bool>* const interrupt = ex.interrupt;
   uint64_t* const stack_end = ex.stack_end;
@@ -287,10 +998,15 @@ template <bool Metering>
   } while (0)
 #define TG_DEPTH_LIMIT() \
   depth_limit = std::min<uint64_t>(max_push, tls_frames.size() - uint64_t{ex.frame_base})
-#define TG_DISPATCH() goto* kLabels[static_cast<uint16_t>(ip->op)]
+#define TG_DISPATCH() goto * ip->h
 #define TG_NEXT()  \
   do {             \
     ++ip;          \
+    TG_DISPATCH(); \
+  } while (0)
+#define TG_JUMP()  \
+  do {             \
+    ip += ip->d;   \
     TG_DISPATCH(); \
   } while (0)
 #define TG_TRAP(kind)      \
@@ -307,47 +1023,56 @@ template <bool Metering>
       fuel -= units_;                  \
     }                                  \
   } while (0)
+#define D fp[ip->d]
+#define A fp[ip->a]
+#define B fp[ip->b]
+#define SP uint64_t* const sp = fp + ip->d
 
   TG_LOAD_MEMORY();
   TG_DEPTH_LIMIT();
   {
-    const ir::FuncCode& c = *func->code;
-    if (fp + c.local_slots + c.max_stack_slots > stack_end)
+    const Compiled* c = compiled(*entry, Metering, kLabels);
+    if (c == nullptr)
+      TG_TRAP(unsupported);
+    if (fp + c->frame_slots > stack_end)
       TG_TRAP(call_stack_exhausted);
-    for (uint64_t* p = fp + c.param_slots; p < fp + c.local_slots; ++p)
+    for (uint64_t* p = fp + c->param_slots; p < fp + c->local_slots; ++p)
       *p = 0;
-    sp = fp + c.local_slots;
+    ip = c->code.data();
   }
   TG_DISPATCH();
 
-  // ---- IR-only control ----
+  // ---- fuel and interruption ----
 L_fuel:
-  TG_CHARGE(ip->a);
+  TG_CHARGE(ip->imm);
   TG_NEXT();
 L_fuel_poll:
-  TG_CHARGE(ip->a);
+  TG_CHARGE(ip->imm);
+
+L_x_poll:
   if (interrupt->load(std::memory_order_relaxed))
     TG_TRAP(interrupted);
   TG_NEXT();
-L_br_unless:
-  --sp;
-  if (u32(*sp) == 0) {
-    ip = code_base + ip->a;
-    TG_DISPATCH();
-  }
+L_x_jmp_poll:
+  // A back-edge does the work of the loop header's fuel_poll (imm = its cost), then lands after it.
+  TG_CHARGE(ip->imm);
+  if (interrupt->load(std::memory_order_relaxed))
+    TG_TRAP(interrupted);
+  TG_JUMP();
+
+  // ---- moves ----
+L_x_copy:
+  D = A;
   TG_NEXT();
-L_br_if_drop:
-  --sp;
-  if (u32(*sp) == 0)
-    TG_NEXT();
-L_br_drop : {
-  const uint32_t keep = ip->keep();
-  uint64_t* dst = sp - keep - ip->drop();
-  for (uint32_t i = 0; i < keep; ++i)
-    dst[i] = (sp - keep)[i];
-  sp = dst + keep;
-  ip = code_base + ip->a;
-  TG_DISPATCH();
+L_x_const:
+  D = ip->imm;
+  TG_NEXT();
+L_x_move : {
+  uint64_t* dst = fp + ip->d;
+  const uint64_t* src = fp + ip->a;
+  for (int32_t i = 0; i < ip->b; ++i)
+    dst[i] = src[i];
+  TG_NEXT();
 }
 
   // ---- control ----
@@ -359,55 +1084,82 @@ L_loop:
 L_if_:
 L_else_:
 L_end:
-  // Structure emits no IR; these are here so every row of opcodes.def has a handler.
-  TG_NEXT();
+L_br_drop:
+L_br_if_drop:
+L_drop:
+L_drop_v128:
+L_local_get:
+L_local_set:
+L_local_tee:
+L_i32_const:
+L_i64_const:
+L_f32_const:
+L_f64_const:
+L_i32_reinterpret_f32:
+L_i64_reinterpret_f64:
+L_f32_reinterpret_i32:
+L_f64_reinterpret_i64:
+  // The translation never emits these (structure, or work done at translation time).
+  TG_TRAP(unsupported);
 L_br:
-  ip = code_base + ip->a;
-  TG_DISPATCH();
+  TG_JUMP();
 L_br_if:
-  --sp;
-  if (u32(*sp) != 0) {
-    ip = code_base + ip->a;
-    TG_DISPATCH();
-  }
+  if (u32(A) != 0)
+    TG_JUMP();
   TG_NEXT();
+L_br_unless:
+  if (u32(A) == 0)
+    TG_JUMP();
+  TG_NEXT();
+#define X(name, get, rel)                                     \
+  L_br_##name : if (get(A) rel get(B)) TG_JUMP();             \
+  TG_NEXT();                                                  \
+  L_br_##name##_imm : if (get(A) rel get(ip->imm)) TG_JUMP(); \
+  TG_NEXT();
+  TG_INT_CMPS(X)
+#undef X
 L_br_table : {
-  uint32_t index = u32(*--sp);
-  if (index > ip->b)
+  uint32_t index = u32(A);
+  if (index > static_cast<uint32_t>(ip->b))
     index = static_cast<uint32_t>(ip->b);
-  const ir::BrTarget& t = func->code->br_targets[ip->a + index];
-  uint64_t* dst = sp - t.keep - t.drop;
-  for (uint32_t i = 0; i < t.keep; ++i)
-    dst[i] = (sp - t.keep)[i];
-  sp = dst + t.keep;
-  ip = code_base + t.pc;
+  const TableEntry& t = reinterpret_cast<const TableEntry*>(ip->imm)[index];
+  if (t.keep != 0) {
+    const uint64_t* src = fp + ip->d - t.keep;
+    uint64_t* dst = fp + ip->d - t.keep - t.drop;
+    for (uint32_t i = 0; i < t.keep; ++i)
+      dst[i] = src[i];
+  }
+  ip = t.target;
   TG_DISPATCH();
 }
+L_x_ret1:
+  fp[0] = A;
+  goto do_return;
 L_return_ : {
-  const uint32_t n = ip->a;
-  for (uint32_t i = 0; i < n; ++i)
-    fp[i] = (sp - n)[i];
+  const uint64_t* src = fp + ip->a;
+  for (int32_t i = 0; i < ip->b; ++i)
+    fp[i] = src[i];
+  goto do_return;
+}
+do_return : {
   if (depth == 0) {
     ex.fuel = fuel;
     return true;
   }
-  sp = fp + n;
   const Frame& f = frames[--depth];
   ip = f.ip;
   fp = f.fp;
-  func = f.func;
-  code_base = f.code_base;
-  if (func->instance != inst) {
-    inst = func->instance;
+  if (f.inst != inst) {
+    inst = f.inst;
     TG_LOAD_MEMORY();
   }
   TG_DISPATCH();
 }
 L_call:
-  callee = inst->funcs[ip->a];
+  callee = inst->funcs[ip->x];
   goto do_call;
 L_call_indirect : {
-  const uint32_t index = u32(*--sp);
+  const uint32_t index = u32(A);
   const Table* table = inst->tables[ip->b];
   if (index >= table->elems.size())
     TG_TRAP(undefined_element);
@@ -415,22 +1167,27 @@ L_call_indirect : {
   if (ref == 0)
     TG_TRAP(uninitialized_element);
   callee = reinterpret_cast<Function*>(ref);
-  if (callee->type_id != inst->module->type_ids[ip->a])
+  if (callee->type_id != inst->module->type_ids[ip->x])
     TG_TRAP(indirect_call_type_mismatch);
   goto do_call;
 }
 do_call : {
+  uint64_t* const args = fp + ip->d;
   if (callee->is_host()) {
     ex.act.frames_used = ex.frame_base + depth;
     ex.act.call_depth = ex.depth_base + depth + 1;
-    sp = call_host(ex, *callee, inst, sp);
-    if (sp == nullptr)
+    if (call_host(ex, *callee, inst, args + slots_of(callee->type.params)) == nullptr)
       goto L_host_trap;
     frames = tls_frames.data() + ex.frame_base;
     TG_DEPTH_LIMIT();
     TG_LOAD_MEMORY();
     TG_NEXT();
   }
+  const void* cached = callee->code->interp_code[Metering ? 1 : 0].get();
+  const Compiled* c = cached != nullptr ? static_cast<const Compiled*>(cached)
+                                        : compiled(*callee, Metering, kLabels);
+  if (c == nullptr)
+    TG_TRAP(unsupported);
   if (depth >= depth_limit) {
     if (depth >= max_push)
       TG_TRAP(call_stack_exhausted);
@@ -438,40 +1195,29 @@ do_call : {
     frames = tls_frames.data() + ex.frame_base;
     TG_DEPTH_LIMIT();
   }
-  frames[depth++] = Frame{ip + 1, code_base, fp, func};
-  const ir::FuncCode& c = *callee->code;
-  fp = sp - c.param_slots;
-  if (fp + c.local_slots + c.max_stack_slots > stack_end)
+  if (args + c->frame_slots > stack_end)
     TG_TRAP(call_stack_exhausted);
-  for (uint64_t* p = sp; p < fp + c.local_slots; ++p)
+  frames[depth++] = Frame{ip + 1, fp, inst};
+  fp = args;
+  for (uint64_t* p = fp + c->param_slots; p < fp + c->local_slots; ++p)
     *p = 0;
-  sp = fp + c.local_slots;
-  func = callee;
-  code_base = c.code.data();
-  ip = code_base;
-  if (func->instance != inst) {
-    inst = func->instance;
+  ip = c->code.data();
+  if (callee->instance != inst) {
+    inst = callee->instance;
     TG_LOAD_MEMORY();
   }
   TG_DISPATCH();
 }
 
   // ---- parametric ----
-L_drop:
-  --sp;
-  TG_NEXT();
-L_drop_v128:
-  sp -= 2;
-  TG_NEXT();
 L_select:
 L_select_t : {
-  const uint32_t c = u32(*--sp);
-  --sp;
-  if (c == 0)
-    sp[-1] = sp[0];
+  const uint64_t a = A, b = B;
+  D = u32(fp[static_cast<int32_t>(ip->x)]) != 0 ? a : b;
   TG_NEXT();
 }
 L_select_v128 : {
+  uint64_t* sp = fp + ip->d;
   const uint32_t c = u32(*--sp);
   sp -= 2;
   if (c == 0) {
@@ -482,53 +1228,44 @@ L_select_v128 : {
 }
 
   // ---- variables ----
-L_local_get:
-  *sp++ = fp[ip->a];
+L_local_get_v128 : {
+  SP;
+  sp[0] = fp[ip->x];
+  sp[1] = fp[ip->x + 1];
   TG_NEXT();
-L_local_set:
-  fp[ip->a] = *--sp;
-  TG_NEXT();
-L_local_tee:
-  fp[ip->a] = sp[-1];
-  TG_NEXT();
-L_local_get_v128:
-  sp[0] = fp[ip->a];
-  sp[1] = fp[ip->a + 1];
-  sp += 2;
-  TG_NEXT();
+}
 L_local_set_v128:
-  sp -= 2;
-  fp[ip->a] = sp[0];
-  fp[ip->a + 1] = sp[1];
+L_local_tee_v128 : {
+  SP;
+  fp[ip->x] = sp[-2];
+  fp[ip->x + 1] = sp[-1];
   TG_NEXT();
-L_local_tee_v128:
-  fp[ip->a] = sp[-2];
-  fp[ip->a + 1] = sp[-1];
-  TG_NEXT();
+}
 L_global_get:
-  *sp++ = inst->globals[ip->a]->bits[0];
+  D = inst->globals[ip->x]->bits[0];
   TG_NEXT();
 L_global_set:
-  inst->globals[ip->a]->bits[0] = *--sp;
+  inst->globals[ip->x]->bits[0] = A;
   TG_NEXT();
 L_global_get_v128 : {
-  const Global* g = inst->globals[ip->a];
+  SP;
+  const Global* g = inst->globals[ip->x];
   sp[0] = g->bits[0];
   sp[1] = g->bits[1];
-  sp += 2;
   TG_NEXT();
 }
 L_global_set_v128 : {
-  Global* g = inst->globals[ip->a];
-  sp -= 2;
-  g->bits[0] = sp[0];
-  g->bits[1] = sp[1];
+  SP;
+  Global* g = inst->globals[ip->x];
+  g->bits[0] = sp[-2];
+  g->bits[1] = sp[-1];
   TG_NEXT();
 }
 
-  // ---- tables ----
+  // ---- tables (stack form: operands end at fp + d) ----
 L_table_get : {
-  const Table* t = inst->tables[ip->a];
+  SP;
+  const Table* t = inst->tables[ip->x];
   const uint32_t i = u32(sp[-1]);
   if (i >= t->elems.size())
     TG_TRAP(table_out_of_bounds);
@@ -536,39 +1273,42 @@ L_table_get : {
   TG_NEXT();
 }
 L_table_set : {
-  Table* t = inst->tables[ip->a];
-  sp -= 2;
-  const uint32_t i = u32(sp[0]);
+  SP;
+  Table* t = inst->tables[ip->x];
+  const uint32_t i = u32(sp[-2]);
   if (i >= t->elems.size())
     TG_TRAP(table_out_of_bounds);
-  t->elems[i] = sp[1];
+  t->elems[i] = sp[-1];
   TG_NEXT();
 }
-L_table_size:
-  *sp++ = inst->tables[ip->a]->size();
+L_table_size : {
+  SP;
+  sp[0] = inst->tables[ip->x]->size();
   TG_NEXT();
+}
 L_table_grow : {
-  Table* t = inst->tables[ip->a];
-  const uint32_t n = u32(*--sp);
+  SP;
+  Table* t = inst->tables[ip->x];
+  const uint32_t n = u32(sp[-1]);
   TG_CHARGE(n / ir::kBulkBytesPerFuel);
-  sp[-1] = t->grow(n, sp[-1]);
+  sp[-2] = t->grow(n, sp[-2]);
   TG_NEXT();
 }
 L_table_fill : {
-  Table* t = inst->tables[ip->a];
-  sp -= 3;
-  const uint64_t i = u32(sp[0]), n = u32(sp[2]);
+  SP;
+  Table* t = inst->tables[ip->x];
+  const uint64_t i = u32(sp[-3]), n = u32(sp[-1]);
   TG_CHARGE(n / ir::kBulkBytesPerFuel);
   if (i + n > t->elems.size())
     TG_TRAP(table_out_of_bounds);
-  std::fill_n(t->elems.begin() + i, n, sp[1]);
+  std::fill_n(t->elems.begin() + i, n, sp[-2]);
   TG_NEXT();
 }
 L_table_copy : {
-  Table* dst = inst->tables[ip->a];
-  const Table* src = inst->tables[ip->b];
-  sp -= 3;
-  const uint64_t d = u32(sp[0]), s = u32(sp[1]), n = u32(sp[2]);
+  SP;
+  Table* dst = inst->tables[ip->x];
+  const Table* src = inst->tables[ip->imm];
+  const uint64_t d = u32(sp[-3]), s = u32(sp[-2]), n = u32(sp[-1]);
   TG_CHARGE(n / ir::kBulkBytesPerFuel);
   if (s + n > src->elems.size() || d + n > dst->elems.size())
     TG_TRAP(table_out_of_bounds);
@@ -577,10 +1317,10 @@ L_table_copy : {
   TG_NEXT();
 }
 L_table_init : {
-  const std::vector<RefBits>& seg = inst->elems[ip->a];
-  Table* t = inst->tables[ip->b];
-  sp -= 3;
-  const uint64_t d = u32(sp[0]), s = u32(sp[1]), n = u32(sp[2]);
+  SP;
+  const std::vector<RefBits>& seg = inst->elems[ip->x];
+  Table* t = inst->tables[ip->imm];
+  const uint64_t d = u32(sp[-3]), s = u32(sp[-2]), n = u32(sp[-1]);
   TG_CHARGE(n / ir::kBulkBytesPerFuel);
   if (s + n > seg.size() || d + n > t->elems.size())
     TG_TRAP(table_out_of_bounds);
@@ -589,29 +1329,28 @@ L_table_init : {
   TG_NEXT();
 }
 L_elem_drop:
-  std::vector<RefBits>().swap(inst->elems[ip->a]);
+  std::vector<RefBits>().swap(inst->elems[ip->x]);
   TG_NEXT();
 
-  // ---- memory ----
-#define TG_LOAD(name, T, conv)                         \
-  L_##name : {                                         \
-    const uint64_t ea = uint64_t{u32(sp[-1])} + ip->a; \
-    if (ea + sizeof(T) > mem_size)                     \
-      TG_TRAP(memory_out_of_bounds);                   \
-    T v;                                               \
-    std::memcpy(&v, mem + ea, sizeof(T));              \
-    sp[-1] = (conv);                                   \
-    TG_NEXT();                                         \
+  // ---- memory: address in fp[a], offset in x ----
+#define TG_LOAD(name, T, conv)                    \
+  L_##name : {                                    \
+    const uint64_t ea = uint64_t{u32(A)} + ip->x; \
+    if (ea + sizeof(T) > mem_size)                \
+      TG_TRAP(memory_out_of_bounds);              \
+    T v;                                          \
+    std::memcpy(&v, mem + ea, sizeof(T));         \
+    D = (conv);                                   \
+    TG_NEXT();                                    \
   }
-#define TG_STORE(name, T)                             \
-  L_##name : {                                        \
-    sp -= 2;                                          \
-    const uint64_t ea = uint64_t{u32(sp[0])} + ip->a; \
-    if (ea + sizeof(T) > mem_size)                    \
-      TG_TRAP(memory_out_of_bounds);                  \
-    const T v = static_cast<T>(sp[1]);                \
-    std::memcpy(mem + ea, &v, sizeof(T));             \
-    TG_NEXT();                                        \
+#define TG_STORE(name, T)                         \
+  L_##name : {                                    \
+    const uint64_t ea = uint64_t{u32(A)} + ip->x; \
+    if (ea + sizeof(T) > mem_size)                \
+      TG_TRAP(memory_out_of_bounds);              \
+    const T v = static_cast<T>(B);                \
+    std::memcpy(mem + ea, &v, sizeof(T));         \
+    TG_NEXT();                                    \
   }
   TG_LOAD(i32_load, uint32_t, v)
   TG_LOAD(i64_load, uint64_t, v)
@@ -638,10 +1377,13 @@ L_elem_drop:
   TG_STORE(i64_store32, uint32_t)
 #undef TG_LOAD
 #undef TG_STORE
-L_memory_size:
-  *sp++ = mem_size / kPageSize;
+L_memory_size : {
+  SP;
+  sp[0] = mem_size / kPageSize;
   TG_NEXT();
+}
 L_memory_grow : {
+  SP;
   const uint32_t delta = u32(sp[-1]);
   TG_CHARGE(uint64_t{delta} * ir::kFuelPerGrownPage);
   sp[-1] = memory->grow(delta);
@@ -649,17 +1391,17 @@ L_memory_grow : {
   TG_NEXT();
 }
 L_memory_fill : {
-  sp -= 3;
-  const uint64_t d = u32(sp[0]), n = u32(sp[2]);
+  SP;
+  const uint64_t d = u32(sp[-3]), n = u32(sp[-1]);
   TG_CHARGE(n / ir::kBulkBytesPerFuel);
   if (d + n > mem_size)
     TG_TRAP(memory_out_of_bounds);
-  std::memset(mem + d, static_cast<uint8_t>(sp[1]), n);
+  std::memset(mem + d, static_cast<uint8_t>(sp[-2]), n);
   TG_NEXT();
 }
 L_memory_copy : {
-  sp -= 3;
-  const uint64_t d = u32(sp[0]), s = u32(sp[1]), n = u32(sp[2]);
+  SP;
+  const uint64_t d = u32(sp[-3]), s = u32(sp[-2]), n = u32(sp[-1]);
   TG_CHARGE(n / ir::kBulkBytesPerFuel);
   if (s + n > mem_size || d + n > mem_size)
     TG_TRAP(memory_out_of_bounds);
@@ -667,9 +1409,9 @@ L_memory_copy : {
   TG_NEXT();
 }
 L_memory_init : {
-  const std::span<const uint8_t> seg = inst->datas[ip->a];
-  sp -= 3;
-  const uint64_t d = u32(sp[0]), s = u32(sp[1]), n = u32(sp[2]);
+  SP;
+  const std::span<const uint8_t> seg = inst->datas[ip->x];
+  const uint64_t d = u32(sp[-3]), s = u32(sp[-2]), n = u32(sp[-1]);
   TG_CHARGE(n / ir::kBulkBytesPerFuel);
   if (s + n > seg.size() || d + n > mem_size)
     TG_TRAP(memory_out_of_bounds);
@@ -678,178 +1420,117 @@ L_memory_init : {
   TG_NEXT();
 }
 L_data_drop:
-  inst->datas[ip->a] = {};
+  inst->datas[ip->x] = {};
   TG_NEXT();
 
-  // ---- constants and references ----
-L_i32_const:
-L_i64_const:
-L_f32_const:
-L_f64_const:
-  *sp++ = ip->b;
+  // ---- references (stack form) ----
+L_ref_null : {
+  SP;
+  sp[0] = 0;
   TG_NEXT();
-L_ref_null:
-  *sp++ = 0;
-  TG_NEXT();
-L_ref_is_null:
+}
+L_ref_is_null : {
+  SP;
   sp[-1] = sp[-1] == 0 ? 1 : 0;
   TG_NEXT();
-L_ref_func:
-  *sp++ = reinterpret_cast<RefBits>(inst->funcs[ip->a]);
+}
+L_ref_func : {
+  SP;
+  sp[0] = reinterpret_cast<RefBits>(inst->funcs[ip->x]);
   TG_NEXT();
+}
 
-  // ---- numeric ----
-  // x is the operand of a unary op, a and b of a binary one; results are stored zero-extended.
-#define TG_UN(name, get, expr)  \
-  L_##name : {                  \
-    const auto x = get(sp[-1]); \
-    sp[-1] = (expr);            \
-    TG_NEXT();                  \
+// ---- numeric: fp[d] = op(fp[a], fp[b] or imm) ----
+#define TG_UN(name, get, expr) \
+  L_##name : {                 \
+    const auto x = get(A);     \
+    D = (expr);                \
+    TG_NEXT();                 \
   }
-#define TG_BIN(name, get, expr) \
-  L_##name : {                  \
-    const auto b = get(sp[-1]); \
-    const auto a = get(sp[-2]); \
-    --sp;                       \
-    sp[-1] = (expr);            \
-    TG_NEXT();                  \
+#define X(name, get, expr)       \
+  L_##name : {                   \
+    const auto a = get(A);       \
+    const auto b = get(B);       \
+    D = (expr);                  \
+    TG_NEXT();                   \
+  }                              \
+  L_##name##_imm : {             \
+    const auto a = get(A);       \
+    const auto b = get(ip->imm); \
+    D = (expr);                  \
+    TG_NEXT();                   \
   }
-#define TG_I32(x) static_cast<uint32_t>(x)
-#define TG_B(x) static_cast<uint64_t>((x) ? 1 : 0)
-#define TG_U64(x) static_cast<uint64_t>(x)
+  TG_PURE_BINOPS(X)
+#undef X
 
   TG_UN(i32_eqz, u32, TG_B(x == 0))
-  TG_BIN(i32_eq, u32, TG_B(a == b))
-  TG_BIN(i32_ne, u32, TG_B(a != b))
-  TG_BIN(i32_lt_s, s32, TG_B(a < b))
-  TG_BIN(i32_lt_u, u32, TG_B(a < b))
-  TG_BIN(i32_gt_s, s32, TG_B(a > b))
-  TG_BIN(i32_gt_u, u32, TG_B(a > b))
-  TG_BIN(i32_le_s, s32, TG_B(a <= b))
-  TG_BIN(i32_le_u, u32, TG_B(a <= b))
-  TG_BIN(i32_ge_s, s32, TG_B(a >= b))
-  TG_BIN(i32_ge_u, u32, TG_B(a >= b))
   TG_UN(i64_eqz, TG_U64, TG_B(x == 0))
-  TG_BIN(i64_eq, TG_U64, TG_B(a == b))
-  TG_BIN(i64_ne, TG_U64, TG_B(a != b))
-  TG_BIN(i64_lt_s, s64, TG_B(a < b))
-  TG_BIN(i64_lt_u, TG_U64, TG_B(a < b))
-  TG_BIN(i64_gt_s, s64, TG_B(a > b))
-  TG_BIN(i64_gt_u, TG_U64, TG_B(a > b))
-  TG_BIN(i64_le_s, s64, TG_B(a <= b))
-  TG_BIN(i64_le_u, TG_U64, TG_B(a <= b))
-  TG_BIN(i64_ge_s, s64, TG_B(a >= b))
-  TG_BIN(i64_ge_u, TG_U64, TG_B(a >= b))
-  TG_BIN(f32_eq, f32, TG_B(a == b))
-  TG_BIN(f32_ne, f32, TG_B(a != b))
-  TG_BIN(f32_lt, f32, TG_B(a < b))
-  TG_BIN(f32_gt, f32, TG_B(a > b))
-  TG_BIN(f32_le, f32, TG_B(a <= b))
-  TG_BIN(f32_ge, f32, TG_B(a >= b))
-  TG_BIN(f64_eq, f64, TG_B(a == b))
-  TG_BIN(f64_ne, f64, TG_B(a != b))
-  TG_BIN(f64_lt, f64, TG_B(a < b))
-  TG_BIN(f64_gt, f64, TG_B(a > b))
-  TG_BIN(f64_le, f64, TG_B(a <= b))
-  TG_BIN(f64_ge, f64, TG_B(a >= b))
-
   TG_UN(i32_clz, u32, TG_U64(std::countl_zero(x)))
   TG_UN(i32_ctz, u32, TG_U64(std::countr_zero(x)))
   TG_UN(i32_popcnt, u32, TG_U64(std::popcount(x)))
-  TG_BIN(i32_add, u32, TG_I32(a + b))
-  TG_BIN(i32_sub, u32, TG_I32(a - b))
-  TG_BIN(i32_mul, u32, TG_I32(a * b))
+  TG_UN(i64_clz, TG_U64, TG_U64(std::countl_zero(x)))
+  TG_UN(i64_ctz, TG_U64, TG_U64(std::countr_zero(x)))
+  TG_UN(i64_popcnt, TG_U64, TG_U64(std::popcount(x)))
 L_i32_div_s : {
-  const int32_t b = s32(sp[-1]), a = s32(sp[-2]);
+  const int32_t a = s32(A), b = s32(B);
   if (b == 0)
     TG_TRAP(integer_divide_by_zero);
   if (a == INT32_MIN && b == -1)
     TG_TRAP(integer_overflow);
-  --sp;
-  sp[-1] = TG_I32(a / b);
+  D = TG_I32(a / b);
   TG_NEXT();
 }
 L_i32_div_u : {
-  const uint32_t b = u32(sp[-1]), a = u32(sp[-2]);
+  const uint32_t a = u32(A), b = u32(B);
   if (b == 0)
     TG_TRAP(integer_divide_by_zero);
-  --sp;
-  sp[-1] = a / b;
+  D = a / b;
   TG_NEXT();
 }
 L_i32_rem_s : {
-  const int32_t b = s32(sp[-1]), a = s32(sp[-2]);
+  const int32_t a = s32(A), b = s32(B);
   if (b == 0)
     TG_TRAP(integer_divide_by_zero);
-  --sp;
-  sp[-1] = b == -1 ? 0 : TG_I32(a % b);
+  D = b == -1 ? 0 : TG_I32(a % b);
   TG_NEXT();
 }
 L_i32_rem_u : {
-  const uint32_t b = u32(sp[-1]), a = u32(sp[-2]);
+  const uint32_t a = u32(A), b = u32(B);
   if (b == 0)
     TG_TRAP(integer_divide_by_zero);
-  --sp;
-  sp[-1] = a % b;
+  D = a % b;
   TG_NEXT();
 }
-  TG_BIN(i32_and_, u32, TG_I32(a & b))
-  TG_BIN(i32_or_, u32, TG_I32(a | b))
-  TG_BIN(i32_xor_, u32, TG_I32(a ^ b))
-  TG_BIN(i32_shl, u32, TG_I32(a << (b & 31)))
-  TG_BIN(i32_shr_s, s32, TG_I32(a >> (b & 31)))
-  TG_BIN(i32_shr_u, u32, TG_I32(a >> (b & 31)))
-  TG_BIN(i32_rotl, u32, TG_I32(std::rotl(a, static_cast<int>(b & 31))))
-  TG_BIN(i32_rotr, u32, TG_I32(std::rotr(a, static_cast<int>(b & 31))))
-
-  TG_UN(i64_clz, TG_U64, TG_U64(std::countl_zero(x)))
-  TG_UN(i64_ctz, TG_U64, TG_U64(std::countr_zero(x)))
-  TG_UN(i64_popcnt, TG_U64, TG_U64(std::popcount(x)))
-  TG_BIN(i64_add, TG_U64, a + b)
-  TG_BIN(i64_sub, TG_U64, a - b)
-  TG_BIN(i64_mul, TG_U64, a * b)
 L_i64_div_s : {
-  const int64_t b = s64(sp[-1]), a = s64(sp[-2]);
+  const int64_t a = s64(A), b = s64(B);
   if (b == 0)
     TG_TRAP(integer_divide_by_zero);
   if (a == INT64_MIN && b == -1)
     TG_TRAP(integer_overflow);
-  --sp;
-  sp[-1] = TG_U64(a / b);
+  D = TG_U64(a / b);
   TG_NEXT();
 }
 L_i64_div_u : {
-  const uint64_t b = sp[-1], a = sp[-2];
+  const uint64_t a = A, b = B;
   if (b == 0)
     TG_TRAP(integer_divide_by_zero);
-  --sp;
-  sp[-1] = a / b;
+  D = a / b;
   TG_NEXT();
 }
 L_i64_rem_s : {
-  const int64_t b = s64(sp[-1]), a = s64(sp[-2]);
+  const int64_t a = s64(A), b = s64(B);
   if (b == 0)
     TG_TRAP(integer_divide_by_zero);
-  --sp;
-  sp[-1] = b == -1 ? 0 : TG_U64(a % b);
+  D = b == -1 ? 0 : TG_U64(a % b);
   TG_NEXT();
 }
 L_i64_rem_u : {
-  const uint64_t b = sp[-1], a = sp[-2];
+  const uint64_t a = A, b = B;
   if (b == 0)
     TG_TRAP(integer_divide_by_zero);
-  --sp;
-  sp[-1] = a % b;
+  D = a % b;
   TG_NEXT();
 }
-  TG_BIN(i64_and_, TG_U64, a & b)
-  TG_BIN(i64_or_, TG_U64, a | b)
-  TG_BIN(i64_xor_, TG_U64, a ^ b)
-  TG_BIN(i64_shl, TG_U64, a << (b & 63))
-  TG_BIN(i64_shr_s, s64, TG_U64(a >> (b & 63)))
-  TG_BIN(i64_shr_u, TG_U64, a >> (b & 63))
-  TG_BIN(i64_rotl, TG_U64, std::rotl(a, static_cast<int>(b & 63)))
-  TG_BIN(i64_rotr, TG_U64, std::rotr(a, static_cast<int>(b & 63)))
 
   // Sign-bit operations act on the bits, so NaN payloads pass through unchanged, as the spec
   // requires for abs, neg and copysign.
@@ -860,13 +1541,6 @@ L_i64_rem_u : {
   TG_UN(f32_trunc, f32, bits(round_op(x, [](auto v) { return std::trunc(v); })))
   TG_UN(f32_nearest, f32, bits(round_op(x, [](auto v) { return std::nearbyint(v); })))
   TG_UN(f32_sqrt, f32, bits(std::sqrt(x)))
-  TG_BIN(f32_add, f32, bits(a + b))
-  TG_BIN(f32_sub, f32, bits(a - b))
-  TG_BIN(f32_mul, f32, bits(a * b))
-  TG_BIN(f32_div, f32, bits(a / b))
-  TG_BIN(f32_min, f32, bits(wasm_min(a, b)))
-  TG_BIN(f32_max, f32, bits(wasm_max(a, b)))
-  TG_BIN(f32_copysign, u32, TG_U64((a & 0x7FFFFFFFu) | (b & 0x80000000u)))
   TG_UN(f64_abs, TG_U64, x & 0x7FFFFFFFFFFFFFFFull)
   TG_UN(f64_neg, TG_U64, x ^ 0x8000000000000000ull)
   TG_UN(f64_ceil, f64, bits(round_op(x, [](auto v) { return std::ceil(v); })))
@@ -874,25 +1548,18 @@ L_i64_rem_u : {
   TG_UN(f64_trunc, f64, bits(round_op(x, [](auto v) { return std::trunc(v); })))
   TG_UN(f64_nearest, f64, bits(round_op(x, [](auto v) { return std::nearbyint(v); })))
   TG_UN(f64_sqrt, f64, bits(std::sqrt(x)))
-  TG_BIN(f64_add, f64, bits(a + b))
-  TG_BIN(f64_sub, f64, bits(a - b))
-  TG_BIN(f64_mul, f64, bits(a * b))
-  TG_BIN(f64_div, f64, bits(a / b))
-  TG_BIN(f64_min, f64, bits(wasm_min(a, b)))
-  TG_BIN(f64_max, f64, bits(wasm_max(a, b)))
-  TG_BIN(f64_copysign, TG_U64, (a & 0x7FFFFFFFFFFFFFFFull) | (b & 0x8000000000000000ull))
 
   // ---- conversions ----
   TG_UN(i32_wrap_i64, TG_U64, TG_U64(u32(x)))
-#define TG_TRUNC(name, get, Int)                                \
-  L_##name : {                                                  \
-    Int r;                                                      \
-    if (auto k = trunc_checked<Int>(get(sp[-1]), r)) {          \
-      trap = *k;                                                \
-      goto L_trap;                                              \
-    }                                                           \
-    sp[-1] = TG_U64(static_cast<std::make_unsigned_t<Int>>(r)); \
-    TG_NEXT();                                                  \
+#define TG_TRUNC(name, get, Int)                           \
+  L_##name : {                                             \
+    Int r;                                                 \
+    if (auto k = trunc_checked<Int>(get(A), r)) {          \
+      trap = *k;                                           \
+      goto L_trap;                                         \
+    }                                                      \
+    D = TG_U64(static_cast<std::make_unsigned_t<Int>>(r)); \
+    TG_NEXT();                                             \
   }
   TG_TRUNC(i32_trunc_f32_s, f32, int32_t)
   TG_TRUNC(i32_trunc_f32_u, f32, uint32_t)
@@ -926,22 +1593,12 @@ L_i64_rem_u : {
   TG_UN(f64_convert_i64_s, s64, bits(static_cast<double>(x)))
   TG_UN(f64_convert_i64_u, TG_U64, bits(static_cast<double>(x)))
   TG_UN(f64_promote_f32, f32, bits(static_cast<double>(x)))
-L_i32_reinterpret_f32:
-L_i64_reinterpret_f64:
-L_f32_reinterpret_i32:
-L_f64_reinterpret_i64:
-  // Slots hold bits; a reinterpretation changes only the static type.
-  TG_NEXT();
   TG_UN(i32_extend8_s, u32, TG_U64(TG_I32(int32_t{static_cast<int8_t>(x)})))
   TG_UN(i32_extend16_s, u32, TG_U64(TG_I32(int32_t{static_cast<int16_t>(x)})))
   TG_UN(i64_extend8_s, TG_U64, TG_U64(int64_t{static_cast<int8_t>(x)}))
   TG_UN(i64_extend16_s, TG_U64, TG_U64(int64_t{static_cast<int16_t>(x)}))
   TG_UN(i64_extend32_s, TG_U64, TG_U64(int64_t{static_cast<int32_t>(x)}))
 #undef TG_UN
-#undef TG_BIN
-#undef TG_I32
-#undef TG_B
-#undef TG_U64
 
   // SIMD executes in a later issue; until then every SIMD row traps.
 #define TG_OP(name, prefix, code, imm, sig, fuel) L_##name:
@@ -959,8 +1616,13 @@ L_host_trap:
 #undef TG_DEPTH_LIMIT
 #undef TG_DISPATCH
 #undef TG_NEXT
+#undef TG_JUMP
 #undef TG_TRAP
 #undef TG_CHARGE
+#undef D
+#undef A
+#undef B
+#undef SP
 }
 
 }  // namespace
