@@ -57,24 +57,24 @@ enum class ImmKind : uint8_t {
   select_t,       ///< vec(valtype)
   local,
   global,
-  table,   ///< tableidx (table.get/set/grow/size/fill)
-  memarg,  ///< align offset
-  memory,  ///< a reserved 0x00 byte (memory.size/grow/fill)
+  table,          ///< tableidx (table.get/set/grow/size/fill)
+  memarg,         ///< align offset
+  memory,         ///< a reserved 0x00 byte (memory.size/grow/fill)
   i32,
   i64,
   f32,
   f64,
-  ref_type,     ///< ref.null t
-  memory_init,  ///< dataidx 0x00
-  data,         ///< data.drop dataidx
-  memory_copy,  ///< 0x00 0x00
-  table_init,   ///< elemidx tableidx
-  elem,         ///< elem.drop elemidx
-  table_copy,   ///< tableidx tableidx
-  v128,         ///< v128.const: 16 bytes
-  lane,         ///< extract/replace_lane: one lane byte
-  memarg_lane,  ///< load/store_lane: memarg then a lane byte
-  shuffle,      ///< i8x16.shuffle: 16 lane bytes
+  ref_type,       ///< ref.null t
+  memory_init,    ///< dataidx 0x00
+  data,           ///< data.drop dataidx
+  memory_copy,    ///< 0x00 0x00
+  table_init,     ///< elemidx tableidx
+  elem,           ///< elem.drop elemidx
+  table_copy,     ///< tableidx tableidx
+  v128,           ///< v128.const: 16 bytes
+  lane,           ///< extract/replace_lane: one lane byte
+  memarg_lane,    ///< load/store_lane: memarg then a lane byte
+  shuffle,        ///< i8x16.shuffle: 16 lane bytes
 };
 
 /// Every IR operation: the rows of opcodes.def (same names), then the IR's own.
@@ -83,11 +83,11 @@ enum class Op : uint16_t {
 #include "runtime/opcodes.def"
 #undef TG_OP
   // ---- IR-only operations (immediates as described) ----
-  fuel,        ///< a = block cost; aux = 1 if some branch targets this instruction
-  fuel_poll,   ///< a = block cost; then poll the interruption flag (function entry, loops)
-  br_unless,   ///< pop i32; if it is 0, go to a (lowered `if`)
-  br_drop,     ///< go to a, keeping the top `keep` slots and dropping `drop` slots below them
-  br_if_drop,  ///< pop i32; if non-zero, br_drop
+  fuel,            ///< a = block cost; aux = 1 if some branch targets this instruction
+  fuel_poll,       ///< a = block cost; then poll the interruption flag (function entry, loops)
+  br_unless,       ///< pop i32; if it is 0, go to a (lowered `if`)
+  br_drop,         ///< go to a, keeping the top `keep` slots and dropping `drop` slots below them
+  br_if_drop,      ///< pop i32; if non-zero, br_drop
   drop_v128,
   select_v128,
   local_get_v128,
@@ -111,28 +111,28 @@ inline constexpr uint64_t kFuelPerGrownPage = 64;
 
 /// One IR instruction: fixed width so tiers walk it with a pointer. Immediate layout per op:
 ///
-/// | op                                   | a                  | b                         | aux |
+/// | op                                   | a                  | b                         | aux     |
 /// |--------------------------------------|--------------------|---------------------------|---------|
-/// | fuel, fuel_poll                      | cost               |                           |
-/// target? | | br, br_if, br_unless                 | target pc          | |         | | br_drop,
-/// br_if_drop                  | target pc          | keep | drop << 32         |         | |
-/// br_table                             | first BrTarget     | count (without default)   | | |
-/// return_                              | result slots       |                           | | |
-/// call, ref_func                       | FuncIdx            |                           | | |
-/// call_indirect                        | TypeIdx            | TableIdx                  | | |
-/// local_* (+_v128)                     | slot offset        |                           | ValType
-/// | | global_* (+_v128)                    | GlobalIdx          |                           |
-/// ValType | | i32/i64/f32/f64_const                |                    | value bits
-/// (zero-extended)|         | | v128_const, i8x16_shuffle            | index in v128_pool | | | |
-/// loads, stores (scalar and SIMD)      | offset             |                           | align |
-/// | SIMD lane ops                        | offset (memarg_lane)| lane                     | align
-/// | | table_get/set/size/grow/fill         | TableIdx           |                           | | |
-/// table_init                           | ElemIdx            | TableIdx                  | | |
-/// table_copy                           | dst TableIdx       | src TableIdx              | | |
-/// elem_drop                            | ElemIdx            |                           | | |
-/// memory_init, data_drop               | DataIdx            |                           | | |
-/// ref_null                             |                    |                           | ValType
-/// | | drop, select (+_v128), others        |                    |                           | |
+/// | fuel, fuel_poll                      | cost               |                           | target? |
+/// | br, br_if, br_unless                 | target pc          |                           |         |
+/// | br_drop, br_if_drop                  | target pc          | keep | drop << 32         |         |
+/// | br_table                             | first BrTarget     | count (without default)   |         |
+/// | return_                              | result slots       |                           |         |
+/// | call, ref_func                       | FuncIdx            |                           |         |
+/// | call_indirect                        | TypeIdx            | TableIdx                  |         |
+/// | local_* (+_v128)                     | slot offset        |                           | ValType |
+/// | global_* (+_v128)                    | GlobalIdx          |                           | ValType |
+/// | i32/i64/f32/f64_const                |                    | value bits (zero-extended)|         |
+/// | v128_const, i8x16_shuffle            | index in v128_pool |                           |         |
+/// | loads, stores (scalar and SIMD)      | offset             |                           | align   |
+/// | SIMD lane ops                        | offset (memarg_lane)| lane                     | align   |
+/// | table_get/set/size/grow/fill         | TableIdx           |                           |         |
+/// | table_init                           | ElemIdx            | TableIdx                  |         |
+/// | table_copy                           | dst TableIdx       | src TableIdx              |         |
+/// | elem_drop                            | ElemIdx            |                           |         |
+/// | memory_init, data_drop               | DataIdx            |                           |         |
+/// | ref_null                             |                    |                           | ValType |
+/// | drop, select (+_v128), others        |                    |                           |         |
 struct Instr {
   Op op = Op::unreachable;
   uint16_t aux = 0;
@@ -192,10 +192,10 @@ struct FuncCode {
   std::vector<Instr> code;
   std::vector<BrTarget> br_targets;
   std::vector<V128> v128_pool;
-  std::vector<ValType> local_types;     ///< params, then declared locals
+  std::vector<ValType> local_types;    ///< params, then declared locals
   std::vector<uint32_t> local_offsets;  ///< slot offset of each local, parallel to local_types
   uint32_t param_slots = 0;
-  uint32_t local_slots = 0;  ///< params + declared locals
+  uint32_t local_slots = 0;      ///< params + declared locals
   uint32_t result_slots = 0;
   uint32_t max_stack_slots = 0;  ///< deepest operand stack, above the locals
   uint32_t body_offset = 0;      ///< byte offset of the body in the module, for diagnostics
