@@ -382,6 +382,34 @@ struct Compiled {
   X(i64_ge_s, s64, >=)    \
   X(i64_ge_u, TG_U64, >=)
 
+// Loads and stores: each also has a form whose address is a slot plus a constant (i32 wrap-around
+// addition), which is how compilers index arrays in wasm32.
+#define TG_LOADS(X)                                           \
+  X(i32_load, uint32_t, v)                                    \
+  X(i64_load, uint64_t, v)                                    \
+  X(f32_load, uint32_t, v)                                    \
+  X(f64_load, uint64_t, v)                                    \
+  X(i32_load8_s, int8_t, static_cast<uint32_t>(int32_t{v}))   \
+  X(i32_load8_u, uint8_t, uint32_t{v})                        \
+  X(i32_load16_s, int16_t, static_cast<uint32_t>(int32_t{v})) \
+  X(i32_load16_u, uint16_t, uint32_t{v})                      \
+  X(i64_load8_s, int8_t, static_cast<uint64_t>(int64_t{v}))   \
+  X(i64_load8_u, uint8_t, uint64_t{v})                        \
+  X(i64_load16_s, int16_t, static_cast<uint64_t>(int64_t{v})) \
+  X(i64_load16_u, uint16_t, uint64_t{v})                      \
+  X(i64_load32_s, int32_t, static_cast<uint64_t>(int64_t{v})) \
+  X(i64_load32_u, uint32_t, uint64_t{v})
+#define TG_STORES(X)       \
+  X(i32_store, uint32_t)   \
+  X(i64_store, uint64_t)   \
+  X(f32_store, uint32_t)   \
+  X(f64_store, uint64_t)   \
+  X(i32_store8, uint8_t)   \
+  X(i32_store16, uint16_t) \
+  X(i64_store8, uint8_t)   \
+  X(i64_store16, uint16_t) \
+  X(i64_store32, uint32_t)
+
 // Handlers beyond the IR's own operations (which keep their ir::Op numbers).
 enum XOp : uint16_t {
   x_poll = ir::kOpCount,  ///< unmetered fuel_poll: only the interruption check
@@ -389,14 +417,22 @@ enum XOp : uint16_t {
   x_const,                ///< fp[d] = imm
   x_move,                 ///< fp[d .. d+b) = fp[a .. a+b), d < a
   x_ret1,                 ///< return the one slot fp[a]
-  x_jmp_poll,             ///< back-edge: the loop header's fuel_poll, then jump to d
+  x_jmp_poll,             ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
+  x_br_if_poll,           ///< conditional back-edges, likewise
+  x_br_unless_poll,
+#define X(name, T, conv) x_##name##_k,
+  TG_LOADS(X)
+#undef X
+#define X(name, T) x_##name##_k,
+      TG_STORES(X)
+#undef X
 #define X(name, get, expr) x_##name##_imm,
-  TG_PURE_BINOPS(X)
+          TG_PURE_BINOPS(X)
 #undef X
-#define X(name, get, rel) x_br_##name, x_br_##name##_imm,
-      TG_INT_CMPS(X)
+#define X(name, get, rel) x_br_##name, x_br_##name##_imm, x_brp_##name, x_brp_##name##_imm,
+              TG_INT_CMPS(X)
 #undef X
-          x_count
+                  x_count
 };
 
 using ir::Op;
@@ -446,6 +482,41 @@ uint16_t negated(uint16_t cmp) {
     }
   }
   return 0;
+}
+
+// The form of a load or store whose address is a slot plus a constant.
+uint16_t offset_variant(Op op) {
+  switch (op) {
+#define X(name, ...) \
+  case Op::name:     \
+    return x_##name##_k;
+    TG_LOADS(X)
+    TG_STORES(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// The form of a branch that also does a loop header's fuel_poll, or 0.
+uint16_t poll_variant(uint16_t br) {
+  switch (br) {
+    case static_cast<uint16_t>(Op::br):
+      return x_jmp_poll;
+    case static_cast<uint16_t>(Op::br_if):
+      return x_br_if_poll;
+    case static_cast<uint16_t>(Op::br_unless):
+      return x_br_unless_poll;
+#define X(name, get, rel) \
+  case x_br_##name:       \
+    return x_brp_##name;  \
+  case x_br_##name##_imm: \
+    return x_brp_##name##_imm;
+      TG_INT_CMPS(X)
+#undef X
+    default:
+      return 0;
+  }
 }
 
 bool commutative(Op op) {
@@ -511,9 +582,10 @@ constexpr OpInfo kOpInfo[] = {
 #undef TG_OP
 };
 
-enum class VKind : uint8_t { temp, local, constant };
+enum class VKind : uint8_t { temp, local, constant, add_const };
 // One slot of the virtual operand stack: a value in its own stack slot, still in a local's
-// slot, or a constant not yet written anywhere.
+// slot, a constant not yet written anywhere, or (add_const) an i32 sum `slot + value` not yet
+// computed, whose slot is a local or the entry's own stack slot.
 struct VEntry {
   VKind kind;
   int32_t slot;
@@ -558,6 +630,8 @@ class Translator {
       emit(x_copy, home(i), e.slot);
     else if (e.kind == VKind::constant)
       emit(x_const, home(i), 0, 0, 0, e.value);
+    else if (e.kind == VKind::add_const)
+      emit_add_const(home(i), e);
     else
       return;
     e = VEntry{VKind::temp, home(i), 0};
@@ -566,9 +640,12 @@ class Translator {
     for (size_t i = 0; i < vs_.size(); ++i)
       materialise(i);
   }
-  // The slot holding entry i (constants are written to their stack slot first).
+  void emit_add_const(int32_t dst, const VEntry& e) {
+    emit(imm_variant(Op::i32_add), dst, e.slot, 0, 0, e.value);
+  }
+  // The slot holding entry i (constants and sums are written to their stack slot first).
   int32_t operand(size_t i) {
-    if (vs_[i].kind == VKind::constant)
+    if (vs_[i].kind == VKind::constant || vs_[i].kind == VKind::add_const)
       materialise(i);
     return vs_[i].slot;
   }
@@ -582,8 +659,18 @@ class Translator {
   bool last_wrote(int32_t slot) const { return fusable_ && out_->code.back().d == slot; }
 
   // Branch from instruction `at` to IR pc `target`, where the stack will be `height` slots.
+  // A back-edge does its loop header's fuel_poll itself and lands after it, saving a dispatch.
   void link(size_t at, uint32_t target, size_t height) {
-    fixups_.push_back({static_cast<uint32_t>(at), target, false});
+    bool skip = false;
+    if (target < pc_ && fc_.code[target].op == Op::fuel_poll) {
+      if (const uint16_t p = poll_variant(ops_[at])) {
+        out_->code[at].h = h_[p];
+        out_->code[at].x = fc_.code[target].a;
+        ops_[at] = p;
+        skip = true;
+      }
+    }
+    fixups_.push_back({static_cast<uint32_t>(at), target, false, skip});
     note_target(target, height);
   }
   void note_target(uint32_t target, size_t height) {
@@ -599,12 +686,13 @@ class Translator {
       push_temp();
   }
   void set_local(uint32_t slot, bool tee);
-  void translate_one(const ir::Instr& in, uint32_t pc);
+  void translate_one(const ir::Instr& in);
 
   struct Fixup {
     uint32_t at;      ///< instruction index, or table entry index
     uint32_t target;  ///< IR pc
     bool table;
+    bool skip;  ///< land after the target's first instruction
   };
 
   const Module& m_;
@@ -617,7 +705,7 @@ class Translator {
   std::vector<int64_t> pc_map_;   ///< IR pc -> instruction index, -1 if none
   std::vector<int64_t> pending_;  ///< IR pc -> stack height a forward branch brings, -1 if none
   std::vector<Fixup> fixups_;
-  std::vector<uint32_t> loop_costs_;  ///< IR pc of a fuel_poll -> its cost (back-edge fusion)
+  uint32_t pc_ = 0;  ///< IR pc being translated
   bool live_ = true;
   bool fusable_ = false;
 };
@@ -656,7 +744,7 @@ void Translator::set_local(uint32_t slot, bool tee) {
   const int32_t l = static_cast<int32_t>(slot);
   const size_t top = vs_.size() - 1;
   for (size_t i = 0; i < top; ++i) {
-    if (vs_[i].kind == VKind::local && vs_[i].slot == l)
+    if ((vs_[i].kind == VKind::local || vs_[i].kind == VKind::add_const) && vs_[i].slot == l)
       materialise(i);
   }
   const VEntry t = vs_[top];
@@ -665,6 +753,8 @@ void Translator::set_local(uint32_t slot, bool tee) {
     out_->code.back().d = l;
   } else if (t.kind == VKind::constant) {
     emit(x_const, l, 0, 0, 0, t.value);
+  } else if (t.kind == VKind::add_const) {
+    emit_add_const(l, t);
   } else {
     emit(x_copy, l, t.slot);
   }
@@ -674,7 +764,7 @@ void Translator::set_local(uint32_t slot, bool tee) {
     vs_.push_back(VEntry{VKind::local, l, 0});
 }
 
-void Translator::translate_one(const ir::Instr& in, uint32_t pc) {
+void Translator::translate_one(const ir::Instr& in) {
   const uint16_t op = static_cast<uint16_t>(in.op);
   switch (in.op) {
     case Op::fuel:
@@ -735,7 +825,7 @@ void Translator::translate_one(const ir::Instr& in, uint32_t pc) {
       for (uint32_t i = 0; i <= in.b; ++i) {
         const ir::BrTarget& t = fc_.br_targets[in.a + i];
         out_->tables.push_back(TableEntry{nullptr, t.keep, t.drop});
-        fixups_.push_back({first + i, t.pc, true});
+        fixups_.push_back({first + i, t.pc, true, false});
         note_target(t.pc, h - t.drop);
       }
       live_ = false;
@@ -849,8 +939,16 @@ void Translator::translate_one(const ir::Instr& in, uint32_t pc) {
   const OpInfo info = kOpInfo[op];
   const size_t n = vs_.size();
   switch (info.form) {
-    case Form::unary:
-    case Form::load: {
+    case Form::load:
+      if (vs_[n - 1].kind == VKind::add_const) {
+        const VEntry e = vs_[n - 1];
+        vs_.pop_back();
+        emit_result(offset_variant(in.op), home(n - 1), e.slot, 0, in.a, e.value);
+        push_temp();
+        return;
+      }
+      [[fallthrough]];
+    case Form::unary: {
       const int32_t a = operand(n - 1);
       vs_.pop_back();
       emit_result(op, home(n - 1), a, 0, in.a);
@@ -858,9 +956,24 @@ void Translator::translate_one(const ir::Instr& in, uint32_t pc) {
       return;
     }
     case Form::binary: {
-      if (vs_[n - 2].kind == VKind::constant && vs_[n - 1].kind != VKind::constant &&
-          commutative(in.op))
+      // Only an entry that does not live in its own stack slot may change places.
+      const VEntry& top = vs_[n - 1];
+      const bool movable =
+          top.kind == VKind::local ||
+          (top.kind == VKind::add_const && top.slot < static_cast<int32_t>(fc_.local_slots));
+      if (vs_[n - 2].kind == VKind::constant && movable && commutative(in.op))
         std::swap(vs_[n - 2], vs_[n - 1]);
+      if (vs_[n - 1].kind == VKind::constant && (in.op == Op::i32_add || in.op == Op::i32_sub) &&
+          vs_[n - 2].kind != VKind::constant) {
+        // Deferred: a load or store may take it as its address.
+        const uint32_t k = static_cast<uint32_t>(vs_[n - 1].value);
+        vs_.pop_back();
+        VEntry& a = vs_.back();
+        const uint32_t base = a.kind == VKind::add_const ? static_cast<uint32_t>(a.value) : 0;
+        a.value = in.op == Op::i32_add ? base + k : base - k;
+        a.kind = VKind::add_const;
+        return;
+      }
       if (vs_[n - 1].kind == VKind::constant) {
         if (const uint16_t imm_op = imm_variant(in.op)) {
           const uint64_t k = vs_[n - 1].value;
@@ -879,7 +992,14 @@ void Translator::translate_one(const ir::Instr& in, uint32_t pc) {
       return;
     }
     case Form::store: {
-      const int32_t v = operand(n - 1), a = operand(n - 2);
+      const int32_t v = operand(n - 1);
+      if (vs_[n - 2].kind == VKind::add_const) {
+        const VEntry e = vs_[n - 2];
+        vs_.resize(n - 2);
+        emit(offset_variant(in.op), 0, e.slot, v, in.a, e.value);
+        return;
+      }
+      const int32_t a = operand(n - 2);
       vs_.resize(n - 2);
       emit(op, 0, a, v, in.a);
       return;
@@ -919,7 +1039,8 @@ std::unique_ptr<Compiled> Translator::translate() {
     if (!live_)
       continue;  // unreachable from anything translated so far
     pc_map_[pc] = static_cast<int64_t>(out_->code.size());
-    translate_one(in, pc);
+    pc_ = pc;
+    translate_one(in);
   }
   // A branch may only land on an instruction that was translated (a block start).
   for (const Fixup& f : fixups_) {
@@ -931,7 +1052,7 @@ std::unique_ptr<Compiled> Translator::translate() {
     if (f.table)
       out_->tables[f.at].target = out_->code.data() + to;
     else
-      out_->code[f.at].d = static_cast<int32_t>(to - static_cast<int64_t>(f.at));
+      out_->code[f.at].d = static_cast<int32_t>(to + (f.skip ? 1 : 0) - static_cast<int64_t>(f.at));
   }
   for (size_t i = 0; i < out_->code.size(); ++i) {
     if (ops_[i] == static_cast<uint16_t>(Op::br_table))
@@ -964,12 +1085,19 @@ template <bool Metering>
       &&L_select_v128, &&L_local_get_v128, &&L_local_set_v128, &&L_local_tee_v128,
       &&L_global_get_v128, &&L_global_set_v128,
       // XOp
-      &&L_x_poll, &&L_x_copy, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_jmp_poll,
-#define X(name, get, expr) &&L_##name##_imm,
-      TG_PURE_BINOPS(X)
+      &&L_x_poll, &&L_x_copy, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_jmp_poll, &&L_x_br_if_poll,
+      &&L_x_br_unless_poll,
+#define X(name, T, conv) &&L_##name##_k,
+      TG_LOADS(X)
 #undef X
-#define X(name, get, rel) &&L_br_##name, &&L_br_##name##_imm,
-          TG_INT_CMPS(X)
+#define X(name, T) &&L_##name##_k,
+          TG_STORES(X)
+#undef X
+#define X(name, get, expr) &&L_##name##_imm,
+              TG_PURE_BINOPS(X)
+#undef X
+#define X(name, get, rel) &&L_br_##name, &&L_br_##name##_imm, &&L_brp_##name, &&L_brp_##name##_imm,
+                  TG_INT_CMPS(X)
 #undef X
   };
   static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == x_count);
@@ -1053,12 +1181,24 @@ L_x_poll:
   if (interrupt->load(std::memory_order_relaxed))
     TG_TRAP(interrupted);
   TG_NEXT();
+  // A back-edge does the work of its loop header's fuel_poll (x = its cost), then lands after it.
+#define TG_BACK_EDGE()                              \
+  do {                                              \
+    TG_CHARGE(ip->x);                               \
+    if (interrupt->load(std::memory_order_relaxed)) \
+      TG_TRAP(interrupted);                         \
+    TG_JUMP();                                      \
+  } while (0)
 L_x_jmp_poll:
-  // A back-edge does the work of the loop header's fuel_poll (imm = its cost), then lands after it.
-  TG_CHARGE(ip->imm);
-  if (interrupt->load(std::memory_order_relaxed))
-    TG_TRAP(interrupted);
-  TG_JUMP();
+  TG_BACK_EDGE();
+L_x_br_if_poll:
+  if (u32(A) != 0)
+    TG_BACK_EDGE();
+  TG_NEXT();
+L_x_br_unless_poll:
+  if (u32(A) == 0)
+    TG_BACK_EDGE();
+  TG_NEXT();
 
   // ---- moves ----
 L_x_copy:
@@ -1111,10 +1251,14 @@ L_br_unless:
   if (u32(A) == 0)
     TG_JUMP();
   TG_NEXT();
-#define X(name, get, rel)                                     \
-  L_br_##name : if (get(A) rel get(B)) TG_JUMP();             \
-  TG_NEXT();                                                  \
-  L_br_##name##_imm : if (get(A) rel get(ip->imm)) TG_JUMP(); \
+#define X(name, get, rel)                                           \
+  L_br_##name : if (get(A) rel get(B)) TG_JUMP();                   \
+  TG_NEXT();                                                        \
+  L_br_##name##_imm : if (get(A) rel get(ip->imm)) TG_JUMP();       \
+  TG_NEXT();                                                        \
+  L_brp_##name : if (get(A) rel get(B)) TG_BACK_EDGE();             \
+  TG_NEXT();                                                        \
+  L_brp_##name##_imm : if (get(A) rel get(ip->imm)) TG_BACK_EDGE(); \
   TG_NEXT();
   TG_INT_CMPS(X)
 #undef X
@@ -1333,48 +1477,35 @@ L_elem_drop:
   TG_NEXT();
 
   // ---- memory: address in fp[a], offset in x ----
-#define TG_LOAD(name, T, conv)                    \
-  L_##name : {                                    \
-    const uint64_t ea = uint64_t{u32(A)} + ip->x; \
-    if (ea + sizeof(T) > mem_size)                \
-      TG_TRAP(memory_out_of_bounds);              \
-    T v;                                          \
-    std::memcpy(&v, mem + ea, sizeof(T));         \
-    D = (conv);                                   \
-    TG_NEXT();                                    \
+#define TG_LOAD(name, T, conv, addr)      \
+  {                                       \
+    const uint64_t ea = (addr) + ip->x;   \
+    if (ea + sizeof(T) > mem_size)        \
+      TG_TRAP(memory_out_of_bounds);      \
+    T v;                                  \
+    std::memcpy(&v, mem + ea, sizeof(T)); \
+    D = (conv);                           \
+    TG_NEXT();                            \
   }
-#define TG_STORE(name, T)                         \
-  L_##name : {                                    \
-    const uint64_t ea = uint64_t{u32(A)} + ip->x; \
-    if (ea + sizeof(T) > mem_size)                \
-      TG_TRAP(memory_out_of_bounds);              \
-    const T v = static_cast<T>(B);                \
-    std::memcpy(mem + ea, &v, sizeof(T));         \
-    TG_NEXT();                                    \
+#define TG_STORE(name, T, addr)           \
+  {                                       \
+    const uint64_t ea = (addr) + ip->x;   \
+    if (ea + sizeof(T) > mem_size)        \
+      TG_TRAP(memory_out_of_bounds);      \
+    const T v = static_cast<T>(B);        \
+    std::memcpy(mem + ea, &v, sizeof(T)); \
+    TG_NEXT();                            \
   }
-  TG_LOAD(i32_load, uint32_t, v)
-  TG_LOAD(i64_load, uint64_t, v)
-  TG_LOAD(f32_load, uint32_t, v)
-  TG_LOAD(f64_load, uint64_t, v)
-  TG_LOAD(i32_load8_s, int8_t, static_cast<uint32_t>(int32_t{v}))
-  TG_LOAD(i32_load8_u, uint8_t, uint32_t{v})
-  TG_LOAD(i32_load16_s, int16_t, static_cast<uint32_t>(int32_t{v}))
-  TG_LOAD(i32_load16_u, uint16_t, uint32_t{v})
-  TG_LOAD(i64_load8_s, int8_t, static_cast<uint64_t>(int64_t{v}))
-  TG_LOAD(i64_load8_u, uint8_t, uint64_t{v})
-  TG_LOAD(i64_load16_s, int16_t, static_cast<uint64_t>(int64_t{v}))
-  TG_LOAD(i64_load16_u, uint16_t, uint64_t{v})
-  TG_LOAD(i64_load32_s, int32_t, static_cast<uint64_t>(int64_t{v}))
-  TG_LOAD(i64_load32_u, uint32_t, uint64_t{v})
-  TG_STORE(i32_store, uint32_t)
-  TG_STORE(i64_store, uint64_t)
-  TG_STORE(f32_store, uint32_t)
-  TG_STORE(f64_store, uint64_t)
-  TG_STORE(i32_store8, uint8_t)
-  TG_STORE(i32_store16, uint16_t)
-  TG_STORE(i64_store8, uint8_t)
-  TG_STORE(i64_store16, uint16_t)
-  TG_STORE(i64_store32, uint32_t)
+#define X(name, T, conv)                                           \
+  L_##name : TG_LOAD(name, T, conv, uint64_t{u32(A)}) L_##name##_k \
+      : TG_LOAD(name, T, conv, uint64_t{u32(A + ip->imm)})
+  TG_LOADS(X)
+#undef X
+#define X(name, T)                                            \
+  L_##name : TG_STORE(name, T, uint64_t{u32(A)}) L_##name##_k \
+      : TG_STORE(name, T, uint64_t{u32(A + ip->imm)})
+  TG_STORES(X)
+#undef X
 #undef TG_LOAD
 #undef TG_STORE
 L_memory_size : {
