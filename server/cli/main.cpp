@@ -2,6 +2,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <CLI/CLI.hpp>
 
+#include "server/cli/manifests_command.hpp"
+#include "server/cli/policy_command.hpp"
+#include "server/cli/serve_command.hpp"
 #include "server/cli/wasm_command.hpp"
 
 int main(int argc, char** argv) {
@@ -12,8 +15,13 @@ int main(int argc, char** argv) {
   // Each command group registers its subcommands here and runs one after parsing, so a
   // command never runs from inside CLI11's parser.
   tollgate::server::cli::WasmCommand wasm(app);
+  tollgate::server::cli::PolicyCommand policy(app);
+  tollgate::server::cli::ServeCommand serve(app);
+  tollgate::server::cli::ManifestsCommand manifests(app);
   CLI11_PARSE(app, argc, argv);
-  if (auto code = wasm.dispatch())
-    return *code;
+  for (auto code : {wasm.dispatch(), policy.dispatch(), serve.dispatch(), manifests.dispatch()}) {
+    if (code)
+      return *code;
+  }
   return 0;
 }
