@@ -156,6 +156,28 @@ class PhaseDeadline {
   std::optional<uint64_t> id_;
 };
 
+// Measures consecutive phases for EvalDiagnostics; reads the clock only when someone asks.
+class PhaseClock {
+ public:
+  explicit PhaseClock(const EvalDiagnostics* diagnostics) : on_(diagnostics != nullptr) {
+    if (on_)
+      last_ = std::chrono::steady_clock::now();
+  }
+  /// Stores the time since the previous lap (or the start) in `out`.
+  void lap(std::chrono::nanoseconds& out) {
+    if (!on_)
+      return;
+    auto now = std::chrono::steady_clock::now();
+    out = now - last_;
+    last_ = now;
+  }
+  std::chrono::nanoseconds scratch{0};
+
+ private:
+  bool on_;
+  std::chrono::steady_clock::time_point last_;
+};
+
 // --- one guest run ----------------------------------------------------------------------------
 
 std::string trim(std::string_view s) {
@@ -278,6 +300,7 @@ WapcRun run_wapc(const PolicyModule& policy,
                  std::string_view op,
                  std::string_view payload) {
   WapcRun result;
+  PhaseClock clock(options.diagnostics);
   GuestRun run(policy, options, wasi::WasiOptions{});
   auto note = [&](const wapc::WapcOutcome& o, bool interrupted) {
     result.outcome = o;
@@ -285,11 +308,14 @@ WapcRun run_wapc(const PolicyModule& policy,
     if (options.diagnostics) {
       options.diagnostics->trap = o.trap;
       options.diagnostics->timed_out = result.timed_out;
+      clock.lap(options.diagnostics->run_time);
     }
   };
   {
     PhaseDeadline deadline(options.deadline, run.interrupt_flag());
-    if (auto err = run.instantiate(false)) {
+    auto instantiated = run.instantiate(false);
+    clock.lap(options.diagnostics ? options.diagnostics->instantiate_time : clock.scratch);
+    if (auto err = instantiated) {
       wapc::WapcOutcome o;
       o.error = *err;
       // The start function's trap reaches us only as text; the flag tells an interruption.

@@ -59,6 +59,10 @@ struct EvalDiagnostics {
   bool timed_out = false;                 ///< the deadline fired
   std::string guest_stderr;               ///< WASI mode: captured stderr
   std::string guest_stdout;               ///< WASI mode: captured stdout
+  /// Wall time of the fresh instance's set-up (store, host functions, instantiation) and of
+  /// running the guest (initialisation plus the call); JSON encoding and decoding are in neither.
+  std::chrono::nanoseconds instantiate_time{0};
+  std::chrono::nanoseconds run_time{0};
 };
 
 struct EvalOptions {
