@@ -420,10 +420,10 @@ enum XOp : uint16_t {
   x_jmp_poll,             ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
   x_br_if_poll,           ///< conditional back-edges, likewise
   x_br_unless_poll,
-#define X(name, T, conv) x_##name##_k,
+#define X(name, T, conv) x_##name##_k, x_##name##_r,
   TG_LOADS(X)
 #undef X
-#define X(name, T) x_##name##_k,
+#define X(name, T) x_##name##_k, x_##name##_r, x_##name##_c,
       TG_STORES(X)
 #undef X
 #define X(name, get, expr) x_##name##_imm,
@@ -484,13 +484,20 @@ uint16_t negated(uint16_t cmp) {
   return 0;
 }
 
-// The form of a load or store whose address is a slot plus a constant.
-uint16_t offset_variant(Op op) {
+// The forms of a load or store whose address is a slot plus a constant (k), or the sum of two
+// slots (r); and of a store whose value is a constant (c).
+enum class MemForm : uint8_t { k, r, c };
+uint16_t mem_variant(Op op, MemForm f) {
+  const int i = static_cast<int>(f);
   switch (op) {
 #define X(name, ...) \
   case Op::name:     \
-    return x_##name##_k;
+    return i == 0 ? x_##name##_k : x_##name##_r;
     TG_LOADS(X)
+#undef X
+#define X(name, ...) \
+  case Op::name:     \
+    return i == 0 ? x_##name##_k : i == 1 ? x_##name##_r : x_##name##_c;
     TG_STORES(X)
 #undef X
     default:
@@ -582,10 +589,11 @@ constexpr OpInfo kOpInfo[] = {
 #undef TG_OP
 };
 
-enum class VKind : uint8_t { temp, local, constant, add_const };
+enum class VKind : uint8_t { temp, local, constant, add_const, add_slots };
 // One slot of the virtual operand stack: a value in its own stack slot, still in a local's
 // slot, a constant not yet written anywhere, or (add_const) an i32 sum `slot + value` not yet
-// computed, whose slot is a local or the entry's own stack slot.
+// computed, whose slot is a local or the entry's own stack slot; or (add_slots) the i32 sum of
+// `slot` (likewise) and the local whose slot is `value`.
 struct VEntry {
   VKind kind;
   int32_t slot;
@@ -632,6 +640,8 @@ class Translator {
       emit(x_const, home(i), 0, 0, 0, e.value);
     else if (e.kind == VKind::add_const)
       emit_add_const(home(i), e);
+    else if (e.kind == VKind::add_slots)
+      emit(static_cast<uint16_t>(Op::i32_add), home(i), e.slot, static_cast<int32_t>(e.value));
     else
       return;
     e = VEntry{VKind::temp, home(i), 0};
@@ -645,7 +655,7 @@ class Translator {
   }
   // The slot holding entry i (constants and sums are written to their stack slot first).
   int32_t operand(size_t i) {
-    if (vs_[i].kind == VKind::constant || vs_[i].kind == VKind::add_const)
+    if (vs_[i].kind != VKind::temp && vs_[i].kind != VKind::local)
       materialise(i);
     return vs_[i].slot;
   }
@@ -744,7 +754,9 @@ void Translator::set_local(uint32_t slot, bool tee) {
   const int32_t l = static_cast<int32_t>(slot);
   const size_t top = vs_.size() - 1;
   for (size_t i = 0; i < top; ++i) {
-    if ((vs_[i].kind == VKind::local || vs_[i].kind == VKind::add_const) && vs_[i].slot == l)
+    const VEntry& e = vs_[i];
+    if ((e.kind != VKind::temp && e.kind != VKind::constant && e.slot == l) ||
+        (e.kind == VKind::add_slots && static_cast<int32_t>(e.value) == l))
       materialise(i);
   }
   const VEntry t = vs_[top];
@@ -755,6 +767,8 @@ void Translator::set_local(uint32_t slot, bool tee) {
     emit(x_const, l, 0, 0, 0, t.value);
   } else if (t.kind == VKind::add_const) {
     emit_add_const(l, t);
+  } else if (t.kind == VKind::add_slots) {
+    emit(static_cast<uint16_t>(Op::i32_add), l, t.slot, static_cast<int32_t>(t.value));
   } else {
     emit(x_copy, l, t.slot);
   }
@@ -940,10 +954,14 @@ void Translator::translate_one(const ir::Instr& in) {
   const size_t n = vs_.size();
   switch (info.form) {
     case Form::load:
-      if (vs_[n - 1].kind == VKind::add_const) {
+      if (vs_[n - 1].kind == VKind::add_const || vs_[n - 1].kind == VKind::add_slots) {
         const VEntry e = vs_[n - 1];
         vs_.pop_back();
-        emit_result(offset_variant(in.op), home(n - 1), e.slot, 0, in.a, e.value);
+        if (e.kind == VKind::add_const)
+          emit_result(mem_variant(in.op, MemForm::k), home(n - 1), e.slot, 0, in.a, e.value);
+        else
+          emit_result(mem_variant(in.op, MemForm::r), home(n - 1), e.slot,
+                      static_cast<int32_t>(e.value), in.a);
         push_temp();
         return;
       }
@@ -964,7 +982,7 @@ void Translator::translate_one(const ir::Instr& in) {
       if (vs_[n - 2].kind == VKind::constant && movable && commutative(in.op))
         std::swap(vs_[n - 2], vs_[n - 1]);
       if (vs_[n - 1].kind == VKind::constant && (in.op == Op::i32_add || in.op == Op::i32_sub) &&
-          vs_[n - 2].kind != VKind::constant) {
+          vs_[n - 2].kind != VKind::constant && vs_[n - 2].kind != VKind::add_slots) {
         // Deferred: a load or store may take it as its address.
         const uint32_t k = static_cast<uint32_t>(vs_[n - 1].value);
         vs_.pop_back();
@@ -972,6 +990,14 @@ void Translator::translate_one(const ir::Instr& in) {
         const uint32_t base = a.kind == VKind::add_const ? static_cast<uint32_t>(a.value) : 0;
         a.value = in.op == Op::i32_add ? base + k : base - k;
         a.kind = VKind::add_const;
+        return;
+      }
+      if (in.op == Op::i32_add && vs_[n - 1].kind == VKind::local &&
+          (vs_[n - 2].kind == VKind::local || vs_[n - 2].kind == VKind::temp)) {
+        // Deferred as well: the sum of two slots, the second one a local's.
+        const int32_t b = vs_[n - 1].slot;
+        vs_.pop_back();
+        vs_.back() = VEntry{VKind::add_slots, vs_.back().slot, static_cast<uint32_t>(b)};
         return;
       }
       if (vs_[n - 1].kind == VKind::constant) {
@@ -992,11 +1018,33 @@ void Translator::translate_one(const ir::Instr& in) {
       return;
     }
     case Form::store: {
+      const VEntry& val = vs_[n - 1];
+      // A constant value that sign-extends from 32 bits (every narrow store's does).
+      const bool narrow = in.op != Op::i64_store && in.op != Op::f64_store;
+      if (val.kind == VKind::constant &&
+          (narrow || static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(val.value))) ==
+                         val.value) &&
+          vs_[n - 2].kind != VKind::add_slots) {
+        const int32_t k = static_cast<int32_t>(static_cast<uint32_t>(val.value));
+        vs_.pop_back();
+        const VEntry e = vs_.back();
+        const int32_t a = e.kind == VKind::add_const ? e.slot : operand(n - 2);
+        vs_.pop_back();
+        emit(mem_variant(in.op, MemForm::c), 0, a, k, in.a,
+             e.kind == VKind::add_const ? e.value : 0);
+        return;
+      }
       const int32_t v = operand(n - 1);
       if (vs_[n - 2].kind == VKind::add_const) {
         const VEntry e = vs_[n - 2];
         vs_.resize(n - 2);
-        emit(offset_variant(in.op), 0, e.slot, v, in.a, e.value);
+        emit(mem_variant(in.op, MemForm::k), 0, e.slot, v, in.a, e.value);
+        return;
+      }
+      if (vs_[n - 2].kind == VKind::add_slots) {
+        const VEntry e = vs_[n - 2];
+        vs_.resize(n - 2);
+        emit(mem_variant(in.op, MemForm::r), v, e.slot, static_cast<int32_t>(e.value), in.a);
         return;
       }
       const int32_t a = operand(n - 2);
@@ -1097,10 +1145,10 @@ template <bool Metering>
       // XOp
       &&L_x_poll, &&L_x_copy, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_jmp_poll, &&L_x_br_if_poll,
       &&L_x_br_unless_poll,
-#define X(name, T, conv) &&L_##name##_k,
+#define X(name, T, conv) &&L_##name##_k, &&L_##name##_r,
       TG_LOADS(X)
 #undef X
-#define X(name, T) &&L_##name##_k,
+#define X(name, T) &&L_##name##_k, &&L_##name##_r, &&L_##name##_c,
           TG_STORES(X)
 #undef X
 #define X(name, get, expr) &&L_##name##_imm,
@@ -1497,23 +1545,27 @@ L_elem_drop:
     D = (conv);                           \
     TG_NEXT();                            \
   }
-#define TG_STORE(name, T, addr)           \
+#define TG_STORE(name, T, addr, value)    \
   {                                       \
     const uint64_t ea = (addr) + ip->x;   \
     if (ea + sizeof(T) > mem_size)        \
       TG_TRAP(memory_out_of_bounds);      \
-    const T v = static_cast<T>(B);        \
+    const T v = static_cast<T>(value);    \
     std::memcpy(mem + ea, &v, sizeof(T)); \
     TG_NEXT();                            \
   }
-#define X(name, T, conv)                                           \
-  L_##name : TG_LOAD(name, T, conv, uint64_t{u32(A)}) L_##name##_k \
-      : TG_LOAD(name, T, conv, uint64_t{u32(A + ip->imm)})
+#define X(name, T, conv)                                             \
+  L_##name : TG_LOAD(name, T, conv, uint64_t{u32(A)});               \
+  L_##name##_k : TG_LOAD(name, T, conv, uint64_t{u32(A + ip->imm)}); \
+  L_##name##_r : TG_LOAD(name, T, conv, uint64_t{u32(A + B)});
   TG_LOADS(X)
 #undef X
-#define X(name, T)                                            \
-  L_##name : TG_STORE(name, T, uint64_t{u32(A)}) L_##name##_k \
-      : TG_STORE(name, T, uint64_t{u32(A + ip->imm)})
+#define X(name, T)                                                 \
+  L_##name : TG_STORE(name, T, uint64_t{u32(A)}, B);               \
+  L_##name##_k : TG_STORE(name, T, uint64_t{u32(A + ip->imm)}, B); \
+  L_##name##_r : TG_STORE(name, T, uint64_t{u32(A + B)}, D);       \
+  L_##name##_c : TG_STORE(name, T, uint64_t{u32(A + ip->imm)},     \
+                          static_cast<uint64_t>(static_cast<int64_t>(ip->b)));
   TG_STORES(X)
 #undef X
 #undef TG_LOAD
