@@ -280,6 +280,7 @@ struct Compiled {
   uint32_t param_slots = 0;
   uint32_t local_slots = 0;
   uint32_t frame_slots = 0;  ///< locals plus the deepest operand stack
+  uint32_t entry_cost = 0;   ///< of the function's first block; code[0] is its fuel_poll
 };
 
 #define TG_I32(x) static_cast<uint32_t>(x)
@@ -526,6 +527,17 @@ uint16_t poll_variant(uint16_t br) {
   }
 }
 
+bool compares_constant(uint16_t br) {
+  switch (br) {
+#define X(name, get, rel) case x_br_##name##_imm:
+    TG_INT_CMPS(X)
+#undef X
+    return true;
+    default:
+      return false;
+  }
+}
+
 bool commutative(Op op) {
   switch (op) {
     case Op::i32_add:
@@ -674,8 +686,16 @@ class Translator {
     bool skip = false;
     if (target < pc_ && fc_.code[target].op == Op::fuel_poll) {
       if (const uint16_t p = poll_variant(ops_[at])) {
-        out_->code[at].h = h_[p];
-        out_->code[at].x = fc_.code[target].a;
+        // Where the loop's cost goes: fields the branch leaves free (see the handlers).
+        Ins& i = out_->code[at];
+        const uint32_t cost = fc_.code[target].a;
+        if (p == x_jmp_poll)
+          i.x = cost;
+        else if (compares_constant(ops_[at]))
+          i.b = static_cast<int32_t>(cost);
+        else
+          i.imm = cost;
+        i.h = h_[p];
         ops_[at] = p;
         skip = true;
       }
@@ -715,7 +735,8 @@ class Translator {
   std::vector<int64_t> pc_map_;   ///< IR pc -> instruction index, -1 if none
   std::vector<int64_t> pending_;  ///< IR pc -> stack height a forward branch brings, -1 if none
   std::vector<Fixup> fixups_;
-  uint32_t pc_ = 0;  ///< IR pc being translated
+  uint32_t pc_ = 0;              ///< IR pc being translated
+  size_t last_cond_ = SIZE_MAX;  ///< the last conditional branch emitted
   bool live_ = true;
   bool fusable_ = false;
 };
@@ -734,6 +755,7 @@ void Translator::cond_branch(bool if_nonzero, uint32_t target) {
       ops_.back() = op;
       fusable_ = false;
       link(out_->code.size() - 1, target, height);
+      last_cond_ = out_->code.size() - 1;
       return;
     }
     if (!if_nonzero)
@@ -744,10 +766,12 @@ void Translator::cond_branch(bool if_nonzero, uint32_t target) {
       ops_.back() = br;
       fusable_ = false;
       link(out_->code.size() - 1, target, height);
+      last_cond_ = out_->code.size() - 1;
       return;
     }
   }
   link(emit(static_cast<uint16_t>(if_nonzero ? Op::br_if : Op::br_unless), 0, c), target, height);
+  last_cond_ = out_->code.size() - 1;
 }
 
 void Translator::set_local(uint32_t slot, bool tee) {
@@ -782,8 +806,14 @@ void Translator::translate_one(const ir::Instr& in) {
   const uint16_t op = static_cast<uint16_t>(in.op);
   switch (in.op) {
     case Op::fuel:
-      if (metered_ && in.a != 0)
-        emit(op, 0, 0, 0, 0, in.a);
+      if (!metered_ || in.a == 0)
+        return;
+      if (in.aux == 0 && last_cond_ + 1 == out_->code.size()) {
+        // Only the branch's fall-through enters this block: the branch charges it.
+        out_->code[last_cond_].x += in.a;
+        return;
+      }
+      emit(op, 0, 0, 0, 0, in.a);
       return;
     case Op::fuel_poll:
       emit(metered_ ? op : static_cast<uint16_t>(x_poll), 0, 0, 0, 0, in.a);
@@ -818,6 +848,7 @@ void Translator::translate_one(const ir::Instr& in) {
         const int32_t c = pop_operand();
         materialise_all();
         link(emit(static_cast<uint16_t>(Op::br_if), 0, c), in.a, vs_.size() - in.drop());
+        last_cond_ = out_->code.size() - 1;
         return;
       }
       const int32_t c = pop_operand();
@@ -1066,6 +1097,7 @@ std::unique_ptr<Compiled> Translator::translate() {
   out_->param_slots = fc_.param_slots;
   out_->local_slots = fc_.local_slots;
   out_->frame_slots = fc_.local_slots + fc_.max_stack_slots;
+  out_->entry_cost = fc_.code.empty() ? 0 : fc_.code[0].a;
   const size_t n = fc_.code.size();
   out_->code.reserve(n + n / 4 + 4);
   pc_map_.assign(n + 1, -1);
@@ -1239,24 +1271,30 @@ L_x_poll:
   if (interrupt->load(std::memory_order_relaxed))
     TG_TRAP(interrupted);
   TG_NEXT();
-  // A back-edge does the work of its loop header's fuel_poll (x = its cost), then lands after it.
-#define TG_BACK_EDGE()                              \
+  // A back-edge does the work of its loop header's fuel_poll, then lands after it.
+#define TG_BACK_EDGE(cost)                          \
   do {                                              \
-    TG_CHARGE(ip->x);                               \
+    TG_CHARGE(cost);                                \
     if (interrupt->load(std::memory_order_relaxed)) \
       TG_TRAP(interrupted);                         \
     TG_JUMP();                                      \
   } while (0)
+  // A conditional branch not taken enters the next block, whose fuel it charges (x).
+#define TG_FALL()     \
+  do {                \
+    TG_CHARGE(ip->x); \
+    TG_NEXT();        \
+  } while (0)
 L_x_jmp_poll:
-  TG_BACK_EDGE();
+  TG_BACK_EDGE(ip->x);
 L_x_br_if_poll:
   if (u32(A) != 0)
-    TG_BACK_EDGE();
-  TG_NEXT();
+    TG_BACK_EDGE(ip->imm);
+  TG_FALL();
 L_x_br_unless_poll:
   if (u32(A) == 0)
-    TG_BACK_EDGE();
-  TG_NEXT();
+    TG_BACK_EDGE(ip->imm);
+  TG_FALL();
 
   // ---- moves ----
 L_x_copy:
@@ -1304,20 +1342,21 @@ L_br:
 L_br_if:
   if (u32(A) != 0)
     TG_JUMP();
-  TG_NEXT();
+  TG_FALL();
 L_br_unless:
   if (u32(A) == 0)
     TG_JUMP();
-  TG_NEXT();
-#define X(name, get, rel)                                           \
-  L_br_##name : if (get(A) rel get(B)) TG_JUMP();                   \
-  TG_NEXT();                                                        \
-  L_br_##name##_imm : if (get(A) rel get(ip->imm)) TG_JUMP();       \
-  TG_NEXT();                                                        \
-  L_brp_##name : if (get(A) rel get(B)) TG_BACK_EDGE();             \
-  TG_NEXT();                                                        \
-  L_brp_##name##_imm : if (get(A) rel get(ip->imm)) TG_BACK_EDGE(); \
-  TG_NEXT();
+  TG_FALL();
+  // Loop costs: in imm (register form) or b (constant form).
+#define X(name, get, rel)                                                                       \
+  L_br_##name : if (get(A) rel get(B)) TG_JUMP();                                               \
+  TG_FALL();                                                                                    \
+  L_br_##name##_imm : if (get(A) rel get(ip->imm)) TG_JUMP();                                   \
+  TG_FALL();                                                                                    \
+  L_brp_##name : if (get(A) rel get(B)) TG_BACK_EDGE(ip->imm);                                  \
+  TG_FALL();                                                                                    \
+  L_brp_##name##_imm : if (get(A) rel get(ip->imm)) TG_BACK_EDGE(static_cast<uint32_t>(ip->b)); \
+  TG_FALL();
   TG_INT_CMPS(X)
 #undef X
 L_br_table : {
@@ -1403,11 +1442,15 @@ do_call : {
   fp = args;
   for (uint64_t* p = fp + c->param_slots; p < fp + c->local_slots; ++p)
     *p = 0;
-  ip = c->code.data();
   if (callee->instance != inst) {
     inst = callee->instance;
     TG_LOAD_MEMORY();
   }
+  // The call does the callee's entry fuel_poll and starts after it.
+  TG_CHARGE(c->entry_cost);
+  if (interrupt->load(std::memory_order_relaxed))
+    TG_TRAP(interrupted);
+  ip = c->code.data() + 1;
   TG_DISPATCH();
 }
 
