@@ -624,5 +624,107 @@ TEST(InterpreterTest, HostFunctionsAndReentry) {
   EXPECT_FALSE(r.ok());
 }
 
+// The interpreter defers local.get, constants and i32 sums (runtime/interp): a deferred operand
+// must still see the value from before a later write to its local, and sums wrap at 32 bits.
+TEST(InterpreterTest, DeferredOperandsKeepTheirValues) {
+  Fixture fx(R"((module
+    (memory 1)
+    (func (export "get_then_set") (param i32) (result i32)
+      local.get 0
+      i32.const 5
+      local.set 0
+      local.get 0
+      i32.sub)
+    (func (export "sum_then_set") (param i32) (result i32)
+      local.get 0
+      i32.const 3
+      i32.add
+      i32.const 100
+      local.set 0
+      local.get 0
+      i32.add)
+    (func (export "pair_then_set") (param i32 i32) (result i32)
+      local.get 0
+      local.get 1
+      i32.add
+      i32.const 7
+      local.set 1
+      local.get 1
+      i32.mul)
+    (func (export "pair_plus_const") (param i32 i32) (result i32)
+      local.get 0
+      local.get 1
+      i32.add
+      i32.const 10
+      i32.add)
+    (func (export "tee") (param i32 i32) (result i32) (local i32)
+      local.get 0
+      local.get 1
+      i32.mul
+      local.tee 2
+      local.get 2
+      i32.add)
+    (func (export "merge") (param i32 i32) (result i32)
+      block (result i32)
+        local.get 0
+        i32.const 1
+        i32.add
+        local.get 1
+        br_if 0
+        i32.const 10
+        i32.add
+      end)
+    (func (export "addressing") (param i32 i32) (result i64)
+      ;; stores through a two-slot address, a constant value and a wrapped constant address
+      local.get 0
+      local.get 1
+      i32.add
+      i64.const 0x1122334455667788
+      i64.store offset=8
+      local.get 0
+      i32.const 4
+      i32.add
+      i32.const -2
+      i32.store16
+      local.get 0
+      i32.const -1
+      i32.add
+      local.get 1
+      i32.add
+      i64.load offset=9)
+    (func (export "small_consts") (param i32) (result i64)
+      local.get 0
+      i64.const -3
+      i64.store
+      local.get 0
+      f64.const 1.5
+      f64.store offset=8
+      local.get 0
+      i64.load
+      local.get 0
+      i64.load offset=8
+      i64.xor)
+    (func (export "wrap") (result i32)
+      i32.const 0
+      i32.const 0xFFFFFFFF
+      i32.add
+      i32.load8_u)
+  ))");
+  EXPECT_EQ(ok_i32(fx.call("get_then_set", {i32(12)})), 7u);
+  EXPECT_EQ(ok_i32(fx.call("sum_then_set", {i32(1)})), 104u);
+  EXPECT_EQ(ok_i32(fx.call("pair_then_set", {i32(2), i32(3)})), 35u);
+  EXPECT_EQ(ok_i32(fx.call("pair_plus_const", {i32(2), i32(3)})), 15u);
+  EXPECT_EQ(ok_i32(fx.call("tee", {i32(3), i32(4)})), 24u);
+  EXPECT_EQ(ok_i32(fx.call("merge", {i32(5), i32(1)})), 6u);
+  EXPECT_EQ(ok_i32(fx.call("merge", {i32(5), i32(0)})), 16u);
+  EXPECT_EQ(ok_i64(fx.call("addressing", {i32(16), i32(32)})), 0x1122334455667788ull);
+  uint8_t* mem = fx.instance()->memories[0]->data;
+  EXPECT_EQ(mem[20], 0xFE);
+  EXPECT_EQ(mem[21], 0xFF);
+  EXPECT_EQ(ok_i64(fx.call("small_consts", {i32(64)})),
+            0xFFFFFFFFFFFFFFFDull ^ std::bit_cast<uint64_t>(1.5));
+  EXPECT_EQ(trap_of(fx.call("wrap")), "out of bounds memory access");
+}
+
 }  // namespace
 }  // namespace tollgate::runtime
