@@ -160,9 +160,16 @@ json::object to_admission_review(const AdmissionResponse& response) {
 }
 
 runtime::Result<json::array> decode_patch(std::string_view base64_patch) {
-  std::string bytes(base64::decoded_size(base64_patch.size()), '\0');
-  auto [written, read] = base64::decode(bytes.data(), base64_patch.data(), base64_patch.size());
-  if (read != base64_patch.size())
+  // Padded base64 only: a multiple of 4 characters, at most two `=` at the end.
+  std::string_view data = base64_patch;
+  std::size_t padding = 0;
+  while (!data.empty() && data.back() == '=' && padding < 2) {
+    data.remove_suffix(1);
+    ++padding;
+  }
+  std::string bytes(base64::decoded_size(data.size()) + 3, '\0');
+  auto [written, read] = base64::decode(bytes.data(), data.data(), data.size());
+  if (base64_patch.size() % 4 != 0 || read != data.size())
     return runtime::Error{runtime::ErrorKind::malformed, static_cast<uint32_t>(read),
                           "patch is not valid base64"};
   bytes.resize(written);
