@@ -411,6 +411,20 @@ struct Compiled {
   X(i64_store16, uint16_t) \
   X(i64_store32, uint32_t)
 
+// Binary operations whose second operand may come straight from a load (slot + constant address).
+#define TG_LOAD_BINOPS(X)                             \
+  X(i32_add, i32_load, u32, uint32_t, TG_I32(a + b))  \
+  X(i32_and_, i32_load, u32, uint32_t, TG_I32(a& b))  \
+  X(i32_or_, i32_load, u32, uint32_t, TG_I32(a | b))  \
+  X(i32_xor_, i32_load, u32, uint32_t, TG_I32(a ^ b)) \
+  X(i64_add, i64_load, TG_U64, uint64_t, a + b)       \
+  X(f32_add, f32_load, f32, uint32_t, bits(a + b))    \
+  X(f32_sub, f32_load, f32, uint32_t, bits(a - b))    \
+  X(f32_mul, f32_load, f32, uint32_t, bits(a* b))     \
+  X(f64_add, f64_load, f64, uint64_t, bits(a + b))    \
+  X(f64_sub, f64_load, f64, uint64_t, bits(a - b))    \
+  X(f64_mul, f64_load, f64, uint64_t, bits(a* b))
+
 // Handlers beyond the IR's own operations (which keep their ir::Op numbers).
 enum XOp : uint16_t {
   x_poll = ir::kOpCount,  ///< unmetered fuel_poll: only the interruption check
@@ -421,19 +435,22 @@ enum XOp : uint16_t {
   x_jmp_poll,             ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
   x_br_if_poll,           ///< conditional back-edges, likewise
   x_br_unless_poll,
+#define X(name, load, get, T, expr) x_##name##_ld,
+  TG_LOAD_BINOPS(X)
+#undef X
 #define X(name, T, conv) x_##name##_k, x_##name##_r,
-  TG_LOADS(X)
+      TG_LOADS(X)
 #undef X
 #define X(name, T) x_##name##_k, x_##name##_r, x_##name##_c,
-      TG_STORES(X)
+          TG_STORES(X)
 #undef X
 #define X(name, get, expr) x_##name##_imm,
-          TG_PURE_BINOPS(X)
+              TG_PURE_BINOPS(X)
 #undef X
 #define X(name, get, rel) x_br_##name, x_br_##name##_imm, x_brp_##name, x_brp_##name##_imm,
-              TG_INT_CMPS(X)
+                  TG_INT_CMPS(X)
 #undef X
-                  x_count
+                      x_count
 };
 
 using ir::Op;
@@ -527,6 +544,20 @@ uint16_t poll_variant(uint16_t br) {
   }
 }
 
+// The load-operand form of a binary operation, and the load it absorbs.
+uint16_t load_binop(Op op, Op& load) {
+  switch (op) {
+#define X(name, ld, get, T, expr) \
+  case Op::name:                  \
+    load = Op::ld;                \
+    return x_##name##_ld;
+    TG_LOAD_BINOPS(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
 bool compares_constant(uint16_t br) {
   switch (br) {
 #define X(name, get, rel) case x_br_##name##_imm:
@@ -557,6 +588,22 @@ bool commutative(Op op) {
       return true;
     default:
       return false;
+  }
+}
+
+// True when `op` gives the same bits with its operands swapped, one of them being the constant
+// `k`: integer operations always; float add and mul unless k is a NaN (whose payload could then
+// be the one propagated instead of the other operand's).
+bool commutative_with(Op op, uint64_t k) {
+  switch (op) {
+    case Op::f32_add:
+    case Op::f32_mul:
+      return !std::isnan(std::bit_cast<float>(static_cast<uint32_t>(k)));
+    case Op::f64_add:
+    case Op::f64_mul:
+      return !std::isnan(std::bit_cast<double>(k));
+    default:
+      return commutative(op);
   }
 }
 
@@ -716,6 +763,7 @@ class Translator {
       push_temp();
   }
   void set_local(uint32_t slot, bool tee);
+  bool fuse_load(Op op, size_t n);
   void translate_one(const ir::Instr& in);
 
   struct Fixup {
@@ -772,6 +820,38 @@ void Translator::cond_branch(bool if_nonzero, uint32_t target) {
   }
   link(emit(static_cast<uint16_t>(if_nonzero ? Op::br_if : Op::br_unless), 0, c), target, height);
   last_cond_ = out_->code.size() - 1;
+}
+
+// A binary operation on the value the last instruction loaded takes over that load.
+bool Translator::fuse_load(Op op, size_t n) {
+  Op load{};
+  const uint16_t fused = load_binop(op, load);
+  if (fused == 0 || !fusable_)
+    return false;
+  const uint16_t last = ops_.back();
+  if (last != static_cast<uint16_t>(load) && last != mem_variant(load, MemForm::k))
+    return false;
+  Ins& li = out_->code.back();
+  size_t other;
+  if (vs_[n - 1].kind == VKind::temp && li.d == vs_[n - 1].slot)
+    other = n - 2;
+  else if (vs_[n - 2].kind == VKind::temp && li.d == vs_[n - 2].slot && commutative(op))
+    other = n - 1;
+  else
+    return false;
+  const VEntry& o = vs_[other];
+  if (o.kind != VKind::local && o.kind != VKind::temp)
+    return false;
+  // The address stays where the load read it: fp[b] + imm, offset x.
+  li.b = li.a;
+  li.a = o.slot;
+  li.d = home(n - 2);
+  li.h = h_[fused];
+  ops_.back() = fused;
+  vs_.resize(n - 2);
+  push_temp();
+  fusable_ = true;
+  return true;
 }
 
 void Translator::set_local(uint32_t slot, bool tee) {
@@ -1005,15 +1085,21 @@ void Translator::translate_one(const ir::Instr& in) {
       return;
     }
     case Form::binary: {
-      // Only an entry that does not live in its own stack slot may change places.
+      // A constant first operand of a commutative operation becomes the second. An entry that
+      // lives in its own stack slot may only move if it is consumed right away (no deferral).
       const VEntry& top = vs_[n - 1];
       const bool movable =
           top.kind == VKind::local ||
           (top.kind == VKind::add_const && top.slot < static_cast<int32_t>(fc_.local_slots));
-      if (vs_[n - 2].kind == VKind::constant && movable && commutative(in.op))
+      bool moved_temp = false;
+      if (vs_[n - 2].kind == VKind::constant && top.kind != VKind::constant &&
+          commutative_with(in.op, vs_[n - 2].value) && (movable || top.kind == VKind::temp)) {
+        moved_temp = top.kind == VKind::temp;
         std::swap(vs_[n - 2], vs_[n - 1]);
+      }
       if (vs_[n - 1].kind == VKind::constant && (in.op == Op::i32_add || in.op == Op::i32_sub) &&
-          vs_[n - 2].kind != VKind::constant && vs_[n - 2].kind != VKind::add_slots) {
+          vs_[n - 2].kind != VKind::constant && vs_[n - 2].kind != VKind::add_slots &&
+          !moved_temp) {
         // Deferred: a load or store may take it as its address.
         const uint32_t k = static_cast<uint32_t>(vs_[n - 1].value);
         vs_.pop_back();
@@ -1042,6 +1128,8 @@ void Translator::translate_one(const ir::Instr& in) {
           return;
         }
       }
+      if (fuse_load(in.op, n))
+        return;
       const int32_t b = operand(n - 1), a = operand(n - 2);
       vs_.resize(n - 2);
       emit_result(op, home(n - 2), a, b);
@@ -1177,17 +1265,20 @@ template <bool Metering>
       // XOp
       &&L_x_poll, &&L_x_copy, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_jmp_poll, &&L_x_br_if_poll,
       &&L_x_br_unless_poll,
+#define X(name, load, get, T, expr) &&L_##name##_ld,
+      TG_LOAD_BINOPS(X)
+#undef X
 #define X(name, T, conv) &&L_##name##_k, &&L_##name##_r,
-      TG_LOADS(X)
+          TG_LOADS(X)
 #undef X
 #define X(name, T) &&L_##name##_k, &&L_##name##_r, &&L_##name##_c,
-          TG_STORES(X)
+              TG_STORES(X)
 #undef X
 #define X(name, get, expr) &&L_##name##_imm,
-              TG_PURE_BINOPS(X)
+                  TG_PURE_BINOPS(X)
 #undef X
 #define X(name, get, rel) &&L_br_##name, &&L_br_##name##_imm, &&L_brp_##name, &&L_brp_##name##_imm,
-                  TG_INT_CMPS(X)
+                      TG_INT_CMPS(X)
 #undef X
   };
   static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == x_count);
@@ -1677,6 +1768,20 @@ L_ref_func : {
 }
 
 // ---- numeric: fp[d] = op(fp[a], fp[b] or imm) ----
+#define X(name, load, get, T, expr)                         \
+  L_##name##_ld : {                                         \
+    const uint64_t ea = uint64_t{u32(B + ip->imm)} + ip->x; \
+    if (ea + sizeof(T) > mem_size)                          \
+      TG_TRAP(memory_out_of_bounds);                        \
+    T raw;                                                  \
+    std::memcpy(&raw, mem + ea, sizeof(T));                 \
+    const auto a = get(A);                                  \
+    const auto b = get(uint64_t{raw});                      \
+    D = (expr);                                             \
+    TG_NEXT();                                              \
+  }
+  TG_LOAD_BINOPS(X)
+#undef X
 #define TG_UN(name, get, expr) \
   L_##name : {                 \
     const auto x = get(A);     \

@@ -704,6 +704,31 @@ TEST(InterpreterTest, DeferredOperandsKeepTheirValues) {
       local.get 0
       i64.load offset=8
       i64.xor)
+    (func (export "load_operands") (param i32) (result i32)
+      ;; mem[p] = 5, mem[p+4] = 7: (5 + p) - ((mem[p+4] ^ 1) * 2) ... as i32 and f64 arithmetic
+      local.get 0
+      i32.const 5
+      i32.store
+      local.get 0
+      i32.const 7
+      i32.store offset=4
+      local.get 0
+      i32.load
+      local.get 0
+      i32.add
+      local.get 0
+      local.get 0
+      i32.const 4
+      i32.add
+      i32.load
+      i32.xor
+      i32.sub
+      f64.const 2.5
+      local.get 0
+      f64.load offset=16
+      f64.sub
+      i32.trunc_f64_s
+      i32.add)
     (func (export "wrap") (result i32)
       i32.const 0
       i32.const 0xFFFFFFFF
@@ -724,6 +749,9 @@ TEST(InterpreterTest, DeferredOperandsKeepTheirValues) {
   EXPECT_EQ(ok_i64(fx.call("small_consts", {i32(64)})),
             0xFFFFFFFFFFFFFFFDull ^ std::bit_cast<uint64_t>(1.5));
   EXPECT_EQ(trap_of(fx.call("wrap")), "out of bounds memory access");
+  // p = 200: (5 + 200) - (200 ^ 7) + trunc(2.5 - 0.0) = 205 - 207 + 2.
+  EXPECT_EQ(ok_i32(fx.call("load_operands", {i32(200)})), 0u);
+  EXPECT_EQ(trap_of(fx.call("load_operands", {i32(65530)})), "out of bounds memory access");
 }
 
 }  // namespace
