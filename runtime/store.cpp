@@ -3,6 +3,7 @@
 #include "runtime/store.hpp"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -22,6 +23,64 @@ void* reserve(uint64_t bytes) {
   void* p = mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
 }
+
+uint64_t os_page_size() {
+  static const uint64_t size = [] {
+    long s = sysconf(_SC_PAGESIZE);
+    return s > 0 ? static_cast<uint64_t>(s) : uint64_t{4096};
+  }();
+  return size;
+}
+
+// Above this many resident bytes, dropping the pages is cheaper than clearing them (the next
+// guest that touches them pays page faults instead).
+constexpr uint64_t kClearByDropping = uint64_t{2} << 20;
+
+// Zeroes [begin, begin+length) of an anonymous private mapping, `begin` page-aligned, touching
+// only the pages that are resident: a page never faulted in still reads as zero, so clearing it
+// would only cost a page fault and a page of memory.
+bool zero_resident(uint8_t* begin, uint64_t length) {
+  const uint64_t page = os_page_size();
+  length = (length + page - 1) / page * page;
+  constexpr uint64_t kChunk = 512;  // pages examined per mincore call
+  unsigned char resident[kChunk];
+  uint64_t cleared = 0;
+  for (uint64_t off = 0; off < length; off += kChunk * page) {
+    const uint64_t n = std::min(kChunk, (length - off) / page);
+    if (mincore(begin + off, n * page, resident) != 0)
+      return madvise(begin, length, MADV_DONTNEED) == 0;
+    for (uint64_t i = 0; i < n;) {
+      if (!(resident[i] & 1)) {
+        ++i;
+        continue;
+      }
+      uint64_t j = i + 1;
+      while (j < n && (resident[j] & 1))
+        ++j;
+      cleared += (j - i) * page;
+      // Past the threshold the rest is dropped instead (what was cleared so far stays zero).
+      if (cleared > kClearByDropping)
+        return madvise(begin + off + i * page, length - off - i * page, MADV_DONTNEED) == 0;
+      std::memset(begin + off + i * page, 0, (j - i) * page);
+      i = j;
+    }
+  }
+  return true;
+}
+
+// The value stack of the last store that died on this thread, for the next one. The flag is
+// trivially destructible, so a store dying after the cache (during thread exit) can still see
+// that the cache is gone and free its stack itself.
+thread_local bool tls_stack_cache_closed = false;
+struct StackCache {
+  uint64_t* stack = nullptr;
+  ~StackCache() {
+    delete[] stack;
+    stack = nullptr;
+    tls_stack_cache_closed = true;
+  }
+};
+thread_local StackCache tls_stack_cache;
 
 }  // namespace
 
@@ -112,8 +171,71 @@ Function* Instance::exported_function(std::string_view name) const {
   return e->func;
 }
 
+std::unique_ptr<Memory> Memory::allocate(const MemoryType& type, uint32_t max_pages) {
+  auto m = std::make_unique<Memory>();
+  m->type = type;
+  m->max_pages = max_pages;
+  const uint64_t max_bytes = uint64_t{max_pages} * kPageSize;
+  void* p = reserve(kFullGuardReservation);
+  uint64_t reserved = kFullGuardReservation;
+  if (p == nullptr) {
+    reserved = max_bytes + kMinimalGuard;
+    p = reserve(reserved);
+  }
+  if (p == nullptr)
+    return nullptr;
+  m->data = static_cast<uint8_t*>(p);
+  m->reserved = reserved;
+  if (m->grow(type.limits.min) == UINT32_MAX)
+    return nullptr;
+  return m;
+}
+
+bool Memory::reset(uint32_t pages) {
+  const uint64_t keep = uint64_t{pages} * kPageSize;
+  if (size < keep || !zero_resident(data, size))
+    return false;
+  if (size > keep) {
+    if (mprotect(data + keep, size - keep, PROT_NONE) != 0)
+      return false;
+    size = keep;
+  }
+  return true;
+}
+
 Store::Store(StoreLimits limits) : limits_(limits) {}
-Store::~Store() = default;
+
+Store::~Store() {
+  for (Lease& lease : leases_)
+    lease.owner->release(static_cast<InstancePre::Slot*>(lease.slot));
+  if (value_stack_ != nullptr) {
+    if (!tls_stack_cache_closed && tls_stack_cache.stack == nullptr)
+      tls_stack_cache.stack = value_stack_;
+    else
+      delete[] value_stack_;
+  }
+}
+
+void Store::set_host_data(const void* key, void* value) {
+  for (auto it = host_data_.begin(); it != host_data_.end(); ++it) {
+    if (it->key == key) {
+      if (value == nullptr)
+        host_data_.erase(it);
+      else
+        it->value = value;
+      return;
+    }
+  }
+  if (value != nullptr)
+    host_data_.push_back({key, value});
+}
+
+void* Store::host_data(const void* key) const {
+  for (const HostData& d : host_data_)
+    if (d.key == key)
+      return d.value;
+  return nullptr;
+}
 
 Function* Store::create_host_function(FuncType type, HostFunc fn) {
   auto f = std::make_unique<Function>();
@@ -130,23 +252,9 @@ Result<Memory*> Store::create_memory(const MemoryType& type) {
                  "memory minimum of " + std::to_string(type.limits.min) +
                      " pages exceeds the limit of " + std::to_string(limit)};
   }
-  auto m = std::make_unique<Memory>();
-  m->type = type;
-  m->max_pages = std::min(type.limits.max.value_or(kMaxMemoryPages), limit);
-  const uint64_t max_bytes = uint64_t{m->max_pages} * kPageSize;
-  void* p = reserve(kFullGuardReservation);
-  uint64_t reserved = kFullGuardReservation;
-  if (p == nullptr) {
-    reserved = max_bytes + kMinimalGuard;
-    p = reserve(reserved);
-  }
-  if (p == nullptr)
+  auto m = Memory::allocate(type, std::min(type.limits.max.value_or(kMaxMemoryPages), limit));
+  if (!m)
     return Error{ErrorKind::resource, 0, "cannot reserve address space for a memory"};
-  m->data = static_cast<uint8_t*>(p);
-  m->reserved = reserved;
-  if (m->grow(type.limits.min) == UINT32_MAX) {
-    return Error{ErrorKind::resource, 0, "cannot commit the memory's initial pages"};
-  }
   memories_.push_back(std::move(m));
   return memories_.back().get();
 }
@@ -185,10 +293,16 @@ Instance* Store::adopt(std::unique_ptr<Instance> i) {
 }
 
 std::span<uint64_t> Store::value_stack() {
-  // Default-initialised: the pages are only touched as deep as execution actually goes.
-  if (!value_stack_)
-    value_stack_.reset(new uint64_t[kDefaultValueStackSlots]);
-  return {value_stack_.get(), kDefaultValueStackSlots};
+  if (value_stack_ == nullptr) {
+    if (!tls_stack_cache_closed && tls_stack_cache.stack != nullptr) {
+      value_stack_ = tls_stack_cache.stack;
+      tls_stack_cache.stack = nullptr;
+    } else {
+      // Default-initialised: the pages are only touched as deep as execution actually goes.
+      value_stack_ = new uint64_t[kDefaultValueStackSlots];
+    }
+  }
+  return {value_stack_, kDefaultValueStackSlots};
 }
 
 }  // namespace tollgate::runtime

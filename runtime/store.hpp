@@ -9,9 +9,10 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,6 +31,7 @@ namespace tollgate::runtime {
 struct Instance;
 class Store;
 struct Memory;
+class InstancePre;
 
 /// What a host function sees of its caller.
 struct HostContext {
@@ -70,6 +72,13 @@ struct Memory {
   Memory(const Memory&) = delete;
   Memory& operator=(const Memory&) = delete;
   ~Memory();
+  /// A memory of `type` with room for `max_pages`, its initial pages committed; null when the
+  /// address space cannot be reserved or the pages not committed.
+  static std::unique_ptr<Memory> allocate(const MemoryType& type, uint32_t max_pages);
+  /// Puts the memory back into the state of a fresh one of `pages` pages (`pages` at most its
+  /// size): every byte zero, pages grown beyond `pages` inaccessible again. Only pages the guest
+  /// touched are cleared. False when the kernel refuses (the memory must not be reused then).
+  bool reset(uint32_t pages);
   uint32_t pages() const { return static_cast<uint32_t>(size / kPageSize); }
   /// memory.grow: the old size in pages, or -1 (as uint32) when over the limit.
   uint32_t grow(uint32_t delta_pages);
@@ -171,17 +180,38 @@ class Store {
   Function* adopt(std::unique_ptr<Function> f);
   Instance* adopt(std::unique_ptr<Instance> i);
 
-  /// The execution value stack, allocated on first use and reused by every call on this store.
+  /// The execution value stack, taken on first use and reused by every call on this store. A
+  /// dying store hands it to the next store its thread creates, so a short-lived store neither
+  /// allocates it nor faults its pages in again.
   std::span<uint64_t> value_stack();
 
+  /// Embedder state for host functions shared between stores: such a function finds its
+  /// per-store state through HostContext::store with the key its embedder chose (the address of
+  /// anything it owns). `value` must outlive the store's use; null removes the entry.
+  void set_host_data(const void* key, void* value);
+  /// The value set for `key`, or null.
+  void* host_data(const void* key) const;
+
  private:
+  friend class InstancePre;
+  struct Lease {
+    std::shared_ptr<const InstancePre> owner;
+    void* slot;
+  };
+  struct HostData {
+    const void* key;
+    void* value;
+  };
+
   StoreLimits limits_;
-  std::deque<std::unique_ptr<Function>> functions_;
-  std::deque<std::unique_ptr<Memory>> memories_;
-  std::deque<std::unique_ptr<Table>> tables_;
-  std::deque<std::unique_ptr<Global>> globals_;
-  std::deque<std::unique_ptr<Instance>> instances_;
-  std::unique_ptr<uint64_t[]> value_stack_;
+  std::vector<std::unique_ptr<Function>> functions_;
+  std::vector<std::unique_ptr<Memory>> memories_;
+  std::vector<std::unique_ptr<Table>> tables_;
+  std::vector<std::unique_ptr<Global>> globals_;
+  std::vector<std::unique_ptr<Instance>> instances_;
+  std::vector<Lease> leases_;  ///< pooled instances, given back when the store dies
+  std::vector<HostData> host_data_;
+  uint64_t* value_stack_ = nullptr;
 };
 
 /// Instantiates `module` in `store` with `imports` given in the module's import order
@@ -193,6 +223,50 @@ class Store {
 Result<Instance*> instantiate(Store& store, std::shared_ptr<const Module> module,
                               std::span<const Extern> imports, const CallOptions& start_options = {});
 
+/// Everything instantiating `module` with a fixed list of imports computes that does not depend
+/// on the Store, computed once: the checked imports, and for a module that imports only
+/// functions, its initial globals, tables, segment state and the contents of its memory after
+/// the data segments. Such instances come from a pool of instance slots: a slot keeps its
+/// functions, tables, globals and its memory's reservation and committed pages, and when its
+/// store dies it is reset to that initial image (bytes the guest may have changed are copied
+/// back from the image or zeroed, grown pages are zeroed and made inaccessible again) and handed
+/// to the next instantiation in any store and thread. A pooled instance is indistinguishable
+/// from one `instantiate` makes: the start function runs in every store, errors are the same.
+/// Other modules (imported memories, tables or globals, segments out of bounds) are
+/// instantiated as `instantiate` does. The imported functions must outlive this object and be
+/// callable from any store (host functions that keep per-store state in Store::host_data).
+class InstancePre : public std::enable_shared_from_this<InstancePre> {
+ public:
+  /// Checks `imports` against `module` (`unlinkable` errors as `instantiate` gives them).
+  static Result<std::shared_ptr<const InstancePre>> create(std::shared_ptr<const Module> module,
+                                                           std::vector<Extern> imports);
+  ~InstancePre();
+  InstancePre(const InstancePre&) = delete;
+  InstancePre& operator=(const InstancePre&) = delete;
+
+  const std::shared_ptr<const Module>& module() const { return module_; }
+  std::span<const Extern> imports() const { return imports_; }
+  /// True when instances come from the pool (see above).
+  bool pooled() const { return pooled_; }
+  /// A fresh instance of the module in `store`, its start function run with `start_options`.
+  Result<Instance*> instantiate(Store& store, const CallOptions& start_options = {}) const;
+
+ private:
+  struct Slot;
+  struct Layout;
+  InstancePre() = default;
+  Result<Slot*> acquire(Store& store) const;
+  void release(Slot* slot) const;
+  friend class Store;
+
+  std::shared_ptr<const Module> module_;
+  std::vector<Extern> imports_;
+  bool pooled_ = false;
+  std::unique_ptr<const Layout> layout_;
+  mutable std::mutex pool_mutex_;
+  mutable std::vector<Slot*> free_slots_;
+};
+
 /// Resolves imports by (module, name) from definitions and registered instances.
 class Linker {
  public:
@@ -203,6 +277,8 @@ class Linker {
   /// instantiates it.
   Result<Instance*> instantiate(Store& store, std::shared_ptr<const Module> module,
                                 const CallOptions& start_options = {}) const;
+  /// Resolves `module`'s imports once for instantiating it in many stores (see InstancePre).
+  Result<std::shared_ptr<const InstancePre>> prepare(std::shared_ptr<const Module> module) const;
 
  private:
   std::map<std::pair<std::string, std::string>, Extern> defs_;
