@@ -3,6 +3,7 @@
 #include "hostabi/kubewarden/evaluator.hpp"
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -26,6 +27,18 @@ using runtime::TrapKind;
 
 // --- loading ----------------------------------------------------------------------------------
 
+struct PreparedPolicy {
+  runtime::Store host_store;  ///< owns the shared host functions; outlives the images
+  std::shared_ptr<const runtime::InstancePre> wapc;  ///< WASI and waPC imports
+  std::shared_ptr<const runtime::InstancePre> wasi;  ///< those and the WASI-mode `host.call`
+};
+
+namespace {
+
+std::shared_ptr<const PreparedPolicy> prepare(const std::shared_ptr<const runtime::Module>& module);
+
+}  // namespace
+
 runtime::Result<std::shared_ptr<const PolicyModule>> make_policy(
     std::shared_ptr<const runtime::Module> module,
     std::optional<ExecutionMode> mode) {
@@ -38,6 +51,7 @@ runtime::Result<std::shared_ptr<const PolicyModule>> make_policy(
     policy->has_metadata = true;
   }
   policy->execution_mode = mode.value_or(policy->metadata.execution_mode);
+  policy->prepared = prepare(module);
   policy->module = std::move(module);
   return std::shared_ptr<const PolicyModule>(std::move(policy));
 }
@@ -213,19 +227,46 @@ class GuestRun {
   }
 
   /// Links WASI, waPC and (WASI mode) `host.call`, then instantiates, running the start
-  /// function under the initialisation deadline. The error text on failure.
+  /// function under the initialisation deadline. The error text on failure. With a prepared
+  /// policy the shared host functions are bound to this run's store and the instance comes
+  /// from the prepared image; otherwise everything is made here.
   std::optional<std::string> instantiate(bool wasi_host_call) {
-    runtime::Linker linker;
-    const runtime::Module& m = *policy_.module;
-    wasi::define_wasi(linker, store_, m, wasi_);
-    wapc_.define_imports(linker, store_, m);
-    if (wasi_host_call)
-      define_wasi_host_call(linker);
-    auto inst = linker.instantiate(store_, policy_.module, call_options());
+    const PreparedPolicy* prepared = policy_.prepared.get();
+    const runtime::InstancePre* pre =
+        prepared ? (wasi_host_call ? prepared->wasi : prepared->wapc).get() : nullptr;
+    if (pre != nullptr && pre->module() != policy_.module)
+      pre = nullptr;  // a PolicyModule copied and given another module keeps a stale image
+    runtime::Result<runtime::Instance*> inst = static_cast<runtime::Instance*>(nullptr);
+    if (pre != nullptr) {
+      wasi_.bind(store_);
+      wapc_.bind(store_);
+      store_.set_host_data(&kGuestRunKey, this);
+      inst = pre->instantiate(store_, call_options());
+    } else {
+      runtime::Linker linker;
+      const runtime::Module& m = *policy_.module;
+      wasi::define_wasi(linker, store_, m, wasi_);
+      wapc_.define_imports(linker, store_, m);
+      if (wasi_host_call)
+        define_wasi_host_call(linker, store_, m, [this](runtime::HostContext&) { return this; });
+      inst = linker.instantiate(store_, policy_.module, call_options());
+    }
     if (!inst)
       return inst.error().message;
     instance_ = inst.value();
     return std::nullopt;
+  }
+
+  /// Defines the WASI-mode `host.call` imports of `module` in `store`, serving the GuestRun
+  /// `run_of` finds for the calling store.
+  static void define_wasi_host_call(runtime::Linker& linker,
+                                    runtime::Store& store,
+                                    const runtime::Module& module,
+                                    std::function<GuestRun*(runtime::HostContext&)> run_of);
+
+  /// Where shared host functions find the GuestRun of the calling store.
+  static GuestRun* bound_run(runtime::HostContext& hc) {
+    return static_cast<GuestRun*>(hc.store.host_data(&kGuestRunKey));
   }
 
   std::atomic<bool>& interrupt_flag() { return interrupt_; }
@@ -244,41 +285,7 @@ class GuestRun {
     return [sink, id](std::string_view line) { sink->console_log(*id, line); };
   }
 
-  // WASI mode host calls (kubewarden.md 2.5): `host.call` returns 0 on success and 1 on
-  // failure, and the answer is appended to stdin, which the guest then reads to EOF.
-  void define_wasi_host_call(runtime::Linker& linker) {
-    HostResolver resolve = [this](std::string_view name) -> std::optional<HostDefinition> {
-      if (name != "call")
-        return std::nullopt;
-      constexpr auto I = runtime::ValType::i32;
-      return HostDefinition{
-          func_type({I, I, I, I, I, I, I, I}, {I}),
-          [this](runtime::HostContext& hc, std::span<const runtime::Value> a,
-                 std::span<runtime::Value> r) -> std::optional<runtime::Trap> {
-            GuestMemory m = GuestMemory::of(hc);
-            auto bd = m.string(a[0].i32, a[1].i32);
-            auto ns = m.string(a[2].i32, a[3].i32);
-            auto op = m.string(a[4].i32, a[5].i32);
-            if (a[7].i32 > kMaxHostCallBytes)
-              return host_trap("host.call: payload exceeds the size limit");
-            auto payload = m.bytes(a[6].i32, a[7].i32);
-            if (!bd || !ns || !op || !payload)
-              return host_trap("host.call: guest pointer or length out of bounds");
-            std::string bd_s(*bd), ns_s(*ns), op_s(*op);
-            std::vector<uint8_t> payload_v(payload->begin(), payload->end());
-            HostCallOutcome out =
-                dispatch_host_call(options_.capabilities, bd_s, ns_s, op_s, payload_v);
-            if (!wasi_.push_stdin(out.data)) {
-              wasi_.push_stdin("host call response exceeds the stdin buffer");
-              out.ok = false;
-            }
-            r[0] = runtime::Value::make_i32(out.ok ? 0 : 1);
-            return std::nullopt;
-          }};
-    };
-    define_imported(linker, store_, *policy_.module, "host", resolve);
-    define_imported(linker, store_, *policy_.module, "kubewarden:javy/host", resolve);
-  }
+  static constexpr char kGuestRunKey = 0;
 
   const PolicyModule& policy_;
   const EvalOptions& options_;
@@ -288,6 +295,67 @@ class GuestRun {
   runtime::Store store_;
   runtime::Instance* instance_ = nullptr;
 };
+
+// WASI mode host calls (kubewarden.md 2.5): `host.call` returns 0 on success and 1 on
+// failure, and the answer is appended to stdin, which the guest then reads to EOF.
+void GuestRun::define_wasi_host_call(runtime::Linker& linker,
+                                     runtime::Store& store,
+                                     const runtime::Module& module,
+                                     std::function<GuestRun*(runtime::HostContext&)> run_of) {
+  HostResolver resolve = [run_of](std::string_view name) -> std::optional<HostDefinition> {
+    if (name != "call")
+      return std::nullopt;
+    constexpr auto I = runtime::ValType::i32;
+    return HostDefinition{func_type({I, I, I, I, I, I, I, I}, {I}),
+                          [run_of](runtime::HostContext& hc, std::span<const runtime::Value> a,
+                                   std::span<runtime::Value> r) -> std::optional<runtime::Trap> {
+                            GuestRun* run = run_of(hc);
+                            if (run == nullptr)
+                              return host_trap("host.call: no evaluation is bound to this store");
+                            GuestMemory m = GuestMemory::of(hc);
+                            auto bd = m.string(a[0].i32, a[1].i32);
+                            auto ns = m.string(a[2].i32, a[3].i32);
+                            auto op = m.string(a[4].i32, a[5].i32);
+                            if (a[7].i32 > kMaxHostCallBytes)
+                              return host_trap("host.call: payload exceeds the size limit");
+                            auto payload = m.bytes(a[6].i32, a[7].i32);
+                            if (!bd || !ns || !op || !payload)
+                              return host_trap("host.call: guest pointer or length out of bounds");
+                            std::string bd_s(*bd), ns_s(*ns), op_s(*op);
+                            std::vector<uint8_t> payload_v(payload->begin(), payload->end());
+                            HostCallOutcome out = dispatch_host_call(run->options_.capabilities,
+                                                                     bd_s, ns_s, op_s, payload_v);
+                            if (!run->wasi_.push_stdin(out.data)) {
+                              run->wasi_.push_stdin("host call response exceeds the stdin buffer");
+                              out.ok = false;
+                            }
+                            r[0] = runtime::Value::make_i32(out.ok ? 0 : 1);
+                            return std::nullopt;
+                          }};
+  };
+  define_imported(linker, store, module, "host", resolve);
+  define_imported(linker, store, module, "kubewarden:javy/host", resolve);
+}
+
+std::shared_ptr<const PreparedPolicy> prepare(
+    const std::shared_ptr<const runtime::Module>& module) {
+  auto prepared = std::make_shared<PreparedPolicy>();
+  const runtime::Module& m = *module;
+  auto link = [&](bool wasi_host_call) -> std::shared_ptr<const runtime::InstancePre> {
+    runtime::Linker linker;
+    wasi::define_wasi_shared(linker, prepared->host_store, m);
+    wapc::WapcHost::define_shared_imports(linker, prepared->host_store, m);
+    if (wasi_host_call)
+      GuestRun::define_wasi_host_call(linker, prepared->host_store, m, &GuestRun::bound_run);
+    auto pre = linker.prepare(module);
+    return pre ? std::move(pre).value() : nullptr;
+  };
+  prepared->wapc = link(false);
+  // Only a module that imports `host.call` links differently in WASI mode.
+  const bool imports_host_call = imports_from(m, "host") || imports_from(m, "kubewarden:javy/host");
+  prepared->wasi = imports_host_call ? link(true) : prepared->wapc;
+  return prepared;
+}
 
 // A waPC call after a fresh instantiation and initialisation, under the two phase deadlines.
 struct WapcRun {

@@ -33,12 +33,20 @@ inline constexpr std::string_view kTimeoutMessage =
 inline constexpr std::string_view kMissingProtocolVersion =
     "Policy is missing protocol version, which is required for KubewardenWapc execution mode";
 
+/// The host functions and instance images of a policy (see make_policy).
+struct PreparedPolicy;
+
 /// A decoded policy plus its metadata: load once, share between threads and evaluations.
 struct PolicyModule {
   std::shared_ptr<const runtime::Module> module;
   Metadata metadata;  ///< defaults when the module has no metadata section
   bool has_metadata = false;
   ExecutionMode execution_mode = ExecutionMode::kubewarden_wapc;  ///< metadata or override
+  /// Made by make_policy: host functions that serve every evaluation through per-store state,
+  /// and the module's imports resolved and initial state computed once (runtime::InstancePre),
+  /// so a fresh instance per evaluation is cheap. Null (a PolicyModule put together by hand, or
+  /// a module that cannot be linked) sets everything up per evaluation instead.
+  std::shared_ptr<const PreparedPolicy> prepared;
 };
 
 /// Decodes `wasm` and reads its metadata. `mode` overrides the metadata's execution mode

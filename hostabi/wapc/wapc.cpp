@@ -19,6 +19,13 @@ namespace {
 
 constexpr ValType I = ValType::i32;
 
+// The key shared imports find the bound host under (Store::host_data).
+const char kHostDataKey = 0;
+
+Trap unbound() {
+  return host_trap("waPC: no waPC host is bound to this store");
+}
+
 Trap bad_pointer(std::string_view what) {
   return host_trap("waPC " + std::string(what) + ": guest pointer or length out of bounds");
 }
@@ -40,15 +47,35 @@ WapcHost::WapcHost(HostCallHandler host_call, ConsoleLog console_log)
 void WapcHost::define_imports(runtime::Linker& linker,
                               runtime::Store& store,
                               const runtime::Module& module) {
-  WapcState* st = &state_;
-  WapcHost* self = this;
+  define(linker, store, module, [this](HostContext&) { return this; });
+}
+
+void WapcHost::define_shared_imports(runtime::Linker& linker,
+                                     runtime::Store& owner,
+                                     const runtime::Module& module) {
+  define(linker, owner, module,
+         [](HostContext& hc) { return static_cast<WapcHost*>(hc.store.host_data(&kHostDataKey)); });
+}
+
+void WapcHost::bind(runtime::Store& store) {
+  store.set_host_data(&kHostDataKey, this);
+}
+
+void WapcHost::define(runtime::Linker& linker,
+                      runtime::Store& store,
+                      const runtime::Module& module,
+                      Lookup host_of) {
   define_imported(
       linker, store, module, kModuleName,
-      [st, self](std::string_view name) -> std::optional<HostDefinition> {
+      [host_of](std::string_view name) -> std::optional<HostDefinition> {
         if (name == "__guest_request")
           return HostDefinition{func_type({I, I}, {}),
-                                [st](HostContext& hc, std::span<const Value> a,
-                                     std::span<Value>) -> std::optional<Trap> {
+                                [host_of](HostContext& hc, std::span<const Value> a,
+                                          std::span<Value>) -> std::optional<Trap> {
+                                  WapcHost* self = host_of(hc);
+                                  if (self == nullptr)
+                                    return unbound();
+                                  WapcState* st = &self->state_;
                                   GuestMemory m = GuestMemory::of(hc);
                                   if (!m.write(a[0].i32, st->op))
                                     return bad_pointer("__guest_request");
@@ -59,8 +86,12 @@ void WapcHost::define_imports(runtime::Linker& linker,
         if (name == "__guest_response" || name == "__guest_error") {
           bool is_error = name == "__guest_error";
           return HostDefinition{func_type({I, I}, {}),
-                                [st, is_error](HostContext& hc, std::span<const Value> a,
-                                               std::span<Value>) -> std::optional<Trap> {
+                                [host_of, is_error](HostContext& hc, std::span<const Value> a,
+                                                    std::span<Value>) -> std::optional<Trap> {
+                                  WapcHost* self = host_of(hc);
+                                  if (self == nullptr)
+                                    return unbound();
+                                  WapcState* st = &self->state_;
                                   const char* fn = is_error ? "__guest_error" : "__guest_response";
                                   if (a[1].i32 > kMaxGuestResponseBytes)
                                     return host_trap(std::string("waPC ") + fn + ": " +
@@ -80,8 +111,12 @@ void WapcHost::define_imports(runtime::Linker& linker,
         if (name == "__host_call")
           return HostDefinition{
               func_type({I, I, I, I, I, I, I, I}, {I}),
-              [st, self](HostContext& hc, std::span<const Value> a,
-                         std::span<Value> r) -> std::optional<Trap> {
+              [host_of](HostContext& hc, std::span<const Value> a,
+                        std::span<Value> r) -> std::optional<Trap> {
+                WapcHost* self = host_of(hc);
+                if (self == nullptr)
+                  return unbound();
+                WapcState* st = &self->state_;
                 st->host_response.reset();
                 st->host_error.reset();
                 GuestMemory m = GuestMemory::of(hc);
@@ -125,8 +160,12 @@ void WapcHost::define_imports(runtime::Linker& linker,
           bool is_error = name == "__host_error_len";
           return HostDefinition{
               func_type({}, {I}),
-              [st, is_error](HostContext&, std::span<const Value>,
-                             std::span<Value> r) -> std::optional<Trap> {
+              [host_of, is_error](HostContext& hc, std::span<const Value>,
+                                  std::span<Value> r) -> std::optional<Trap> {
+                WapcHost* self = host_of(hc);
+                if (self == nullptr)
+                  return unbound();
+                WapcState* st = &self->state_;
                 size_t n = is_error ? (st->host_error ? st->host_error->size() : 0)
                                     : (st->host_response ? st->host_response->size() : 0);
                 r[0] = Value::make_i32(static_cast<uint32_t>(n));
@@ -137,8 +176,12 @@ void WapcHost::define_imports(runtime::Linker& linker,
           bool is_error = name == "__host_error";
           return HostDefinition{
               func_type({I}, {}),
-              [st, is_error](HostContext& hc, std::span<const Value> a,
-                             std::span<Value>) -> std::optional<Trap> {
+              [host_of, is_error](HostContext& hc, std::span<const Value> a,
+                                  std::span<Value>) -> std::optional<Trap> {
+                WapcHost* self = host_of(hc);
+                if (self == nullptr)
+                  return unbound();
+                WapcState* st = &self->state_;
                 GuestMemory m = GuestMemory::of(hc);
                 bool ok = true;
                 if (is_error && st->host_error)
@@ -152,8 +195,11 @@ void WapcHost::define_imports(runtime::Linker& linker,
         }
         if (name == "__console_log")
           return HostDefinition{func_type({I, I}, {}),
-                                [self](HostContext& hc, std::span<const Value> a,
-                                       std::span<Value>) -> std::optional<Trap> {
+                                [host_of](HostContext& hc, std::span<const Value> a,
+                                          std::span<Value>) -> std::optional<Trap> {
+                                  WapcHost* self = host_of(hc);
+                                  if (self == nullptr)
+                                    return unbound();
                                   if (a[1].i32 > kMaxGuestResponseBytes)
                                     return host_trap("waPC __console_log: line too long");
                                   auto s = GuestMemory::of(hc).string(a[0].i32, a[1].i32);

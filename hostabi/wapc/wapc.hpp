@@ -60,6 +60,16 @@ class WapcHost {
                       runtime::Store& store,
                       const runtime::Module& module);
 
+  /// Defines the `wapc` functions `module` imports as host functions allocated in `owner` that
+  /// serve whichever WapcHost is bound to the store of the calling instance: one set, made
+  /// once, serves every evaluation (see runtime::InstancePre). A call from a store with no
+  /// bound host fails with a host error.
+  static void define_shared_imports(runtime::Linker& linker,
+                                    runtime::Store& owner,
+                                    const runtime::Module& module);
+  /// Binds this host to `store` for the shared imports; it must outlive the store's use.
+  void bind(runtime::Store& store);
+
   /// Runs `_start` (a WASI proc_exit(0) is success, any other exit code fails) and then
   /// `wapc_init`, each only if exported.
   WapcOutcome initialize(runtime::Store& store,
@@ -76,6 +86,12 @@ class WapcHost {
   const WapcState& state() const { return state_; }
 
  private:
+  using Lookup = std::function<WapcHost*(runtime::HostContext&)>;
+  static void define(runtime::Linker& linker,
+                     runtime::Store& store,
+                     const runtime::Module& module,
+                     Lookup host_of);
+
   WapcState state_;
   HostCallHandler host_call_;
   ConsoleLog console_log_;

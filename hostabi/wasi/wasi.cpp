@@ -491,12 +491,18 @@ const Entry kEntries[] = {
 
 }  // namespace
 
-void define_wasi(runtime::Linker& linker,
-                 runtime::Store& store,
-                 const runtime::Module& module,
-                 WasiContext& ctx) {
+namespace {
+
+// The key shared functions find the bound context under (Store::host_data).
+const char kHostDataKey = 0;
+
+// Defines the imported preview1 functions; `ctx` null means "the context bound to the store".
+void define(runtime::Linker& linker,
+            runtime::Store& store,
+            const runtime::Module& module,
+            WasiContext* ctx) {
   define_imported(linker, store, module, kModuleName,
-                  [&ctx](std::string_view name) -> std::optional<HostDefinition> {
+                  [ctx](std::string_view name) -> std::optional<HostDefinition> {
                     for (const Entry& e : kEntries) {
                       if (e.name != name)
                         continue;
@@ -504,15 +510,39 @@ void define_wasi(runtime::Linker& linker,
                       if (e.returns_errno)
                         type.results.push_back(I);
                       Impl impl = e.impl;
-                      WasiContext* c = &ctx;
-                      return HostDefinition{std::move(type),
-                                            [c, impl](HostContext& hc, std::span<const Value> args,
-                                                      std::span<Value> results) {
-                                              return impl(*c, hc, args, results);
-                                            }};
+                      return HostDefinition{
+                          std::move(type),
+                          [ctx, impl](HostContext& hc, std::span<const Value> args,
+                                      std::span<Value> results) -> std::optional<Trap> {
+                            WasiContext* c =
+                                ctx ? ctx
+                                    : static_cast<WasiContext*>(hc.store.host_data(&kHostDataKey));
+                            if (c == nullptr)
+                              return host_trap("WASI: no WASI context is bound to this store");
+                            return impl(*c, hc, args, results);
+                          }};
                     }
                     return std::nullopt;
                   });
+}
+
+}  // namespace
+
+void WasiContext::bind(runtime::Store& store) {
+  store.set_host_data(&kHostDataKey, this);
+}
+
+void define_wasi(runtime::Linker& linker,
+                 runtime::Store& store,
+                 const runtime::Module& module,
+                 WasiContext& ctx) {
+  define(linker, store, module, &ctx);
+}
+
+void define_wasi_shared(runtime::Linker& linker,
+                        runtime::Store& owner,
+                        const runtime::Module& module) {
+  define(linker, owner, module, nullptr);
 }
 
 }  // namespace tollgate::hostabi::wasi

@@ -63,6 +63,10 @@ class WasiContext {
   /// Appends to stdout (fd 1) or stderr (fd 2) within the cap.
   void write_output(uint32_t fd, std::string_view bytes);
 
+  /// Makes this the context the shared WASI functions (define_wasi_shared) use for calls from
+  /// `store`; it must outlive the store's use.
+  void bind(runtime::Store& store);
+
  private:
   WasiOptions options_;
   std::string stdin_;
@@ -79,6 +83,13 @@ void define_wasi(runtime::Linker& linker,
                  runtime::Store& store,
                  const runtime::Module& module,
                  WasiContext& ctx);
+
+/// Like define_wasi, but the functions (allocated in `owner`) serve whichever WasiContext is bound
+/// to the store of the calling instance, so one set made once serves every evaluation (see
+/// runtime::InstancePre). A call from a store with no bound context fails with a host error.
+void define_wasi_shared(runtime::Linker& linker,
+                        runtime::Store& owner,
+                        const runtime::Module& module);
 
 /// True when `trap` is WASI proc_exit with code 0 (a clean exit, not a failure).
 bool is_clean_exit(const runtime::Trap& trap);
