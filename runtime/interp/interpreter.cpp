@@ -429,6 +429,7 @@ struct Compiled {
 enum XOp : uint16_t {
   x_poll = ir::kOpCount,  ///< unmetered fuel_poll: only the interruption check
   x_copy,                 ///< fp[d] = fp[a]
+  x_copy2,                ///< fp[d] = fp[a], then fp[b] = fp[x]
   x_const,                ///< fp[d] = imm
   x_move,                 ///< fp[d .. d+b) = fp[a .. a+b), d < a
   x_ret1,                 ///< return the one slot fp[a]
@@ -691,10 +692,22 @@ class Translator {
     fusable_ = true;
   }
 
+  // Consecutive copies (a register rotation, say) share one dispatch, within one block.
+  void emit_copy(int32_t d, int32_t a) {
+    if (!ops_.empty() && ops_.back() == x_copy && out_->code.size() > barrier_) {
+      Ins& i = out_->code.back();
+      i.h = h_[x_copy2];
+      i.b = d;
+      i.x = static_cast<uint32_t>(a);
+      ops_.back() = x_copy2;
+      return;
+    }
+    emit(x_copy, d, a);
+  }
   void materialise(size_t i) {
     VEntry& e = vs_[i];
     if (e.kind == VKind::local)
-      emit(x_copy, home(i), e.slot);
+      emit_copy(home(i), e.slot);
     else if (e.kind == VKind::constant)
       emit(x_const, home(i), 0, 0, 0, e.value);
     else if (e.kind == VKind::add_const)
@@ -754,7 +767,8 @@ class Translator {
     if (target < pending_.size() && pending_[target] < 0)
       pending_[target] = static_cast<int64_t>(height);
   }
-  void cond_branch(bool if_nonzero, uint32_t target);
+  // A branch on the top operand; the target's stack is `drop` slots lower (nothing to move).
+  void cond_branch(bool if_nonzero, uint32_t target, uint32_t drop = 0);
   void stack_form(const ir::Instr& in, uint32_t pops, uint32_t pushes) {
     materialise_all();
     emit(static_cast<uint16_t>(in.op), home(vs_.size()), 0, 0, in.a, in.b);
@@ -785,14 +799,15 @@ class Translator {
   std::vector<Fixup> fixups_;
   uint32_t pc_ = 0;              ///< IR pc being translated
   size_t last_cond_ = SIZE_MAX;  ///< the last conditional branch emitted
+  size_t barrier_ = 0;           ///< first instruction of the current block (a branch target)
   bool live_ = true;
   bool fusable_ = false;
 };
 
-void Translator::cond_branch(bool if_nonzero, uint32_t target) {
+void Translator::cond_branch(bool if_nonzero, uint32_t target, uint32_t drop) {
   const int32_t c = pop_operand();
   materialise_all();
-  const size_t height = vs_.size();
+  const size_t height = vs_.size() - drop;
   if (last_wrote(c)) {
     uint16_t last = ops_.back();
     // eqz feeding a branch is a branch on the opposite condition.
@@ -874,7 +889,7 @@ void Translator::set_local(uint32_t slot, bool tee) {
   } else if (t.kind == VKind::add_slots) {
     emit(static_cast<uint16_t>(Op::i32_add), l, t.slot, static_cast<int32_t>(t.value));
   } else {
-    emit(x_copy, l, t.slot);
+    emit_copy(l, t.slot);
   }
   fusable_ = false;
   vs_.pop_back();
@@ -925,10 +940,7 @@ void Translator::translate_one(const ir::Instr& in) {
       return;
     case Op::br_if_drop: {
       if (in.keep() == 0) {
-        const int32_t c = pop_operand();
-        materialise_all();
-        link(emit(static_cast<uint16_t>(Op::br_if), 0, c), in.a, vs_.size() - in.drop());
-        last_cond_ = out_->code.size() - 1;
+        cond_branch(true, in.a, in.drop());
         return;
       }
       const int32_t c = pop_operand();
@@ -1203,6 +1215,7 @@ std::unique_ptr<Compiled> Translator::translate() {
         live_ = true;
       }
       fusable_ = false;
+      barrier_ = out_->code.size();
     }
     if (!live_)
       continue;  // unreachable from anything translated so far
@@ -1263,8 +1276,8 @@ template <bool Metering>
       &&L_select_v128, &&L_local_get_v128, &&L_local_set_v128, &&L_local_tee_v128,
       &&L_global_get_v128, &&L_global_set_v128,
       // XOp
-      &&L_x_poll, &&L_x_copy, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_jmp_poll, &&L_x_br_if_poll,
-      &&L_x_br_unless_poll,
+      &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_jmp_poll,
+      &&L_x_br_if_poll, &&L_x_br_unless_poll,
 #define X(name, load, get, T, expr) &&L_##name##_ld,
       TG_LOAD_BINOPS(X)
 #undef X
@@ -1388,6 +1401,10 @@ L_x_br_unless_poll:
   TG_FALL();
 
   // ---- moves ----
+L_x_copy2:
+  fp[ip->d] = fp[ip->a];
+  fp[ip->b] = fp[static_cast<int32_t>(ip->x)];
+  TG_NEXT();
 L_x_copy:
   D = A;
   TG_NEXT();
