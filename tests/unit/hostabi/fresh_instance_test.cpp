@@ -9,6 +9,8 @@
 #include <boost/json.hpp>
 
 #include "hostabi/kubewarden/evaluator.hpp"
+#include "hostabi/wapc/wapc.hpp"
+#include "runtime/store.hpp"
 #include "tests/utils/wat.hpp"
 
 namespace tollgate::hostabi::kubewarden {
@@ -108,6 +110,31 @@ TEST(fresh_instance, the_memory_limit_applies_to_each_evaluation) {
   EXPECT_FALSE(evaluate(*p, request_with_secret(0), json::object(), capped).accepted);
   EXPECT_TRUE(evaluate(*p, request_with_secret(1), json::object()).accepted);
   EXPECT_FALSE(evaluate(*p, request_with_secret(2), json::object(), capped).accepted);
+}
+
+TEST(fresh_instance, shared_wapc_functions_serve_the_host_bound_to_the_store) {
+  auto module = runtime::decode_module(test::wat_to_wasm(kSnoopingGuest));
+  ASSERT_TRUE(module);
+  runtime::Store host_store;
+  runtime::Linker linker;
+  wapc::WapcHost::define_shared_imports(linker, host_store, *module.value());
+  auto pre = linker.prepare(module.value());
+  ASSERT_TRUE(pre) << pre.error().message;
+  runtime::Store store;
+  auto inst = pre.value()->instantiate(store);
+  ASSERT_TRUE(inst) << inst.error().message;
+  const std::string payload = R"({"request":{},"settings":{}})";
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(payload.data()),
+                                       payload.size());
+  wapc::WapcHost host(nullptr, nullptr);
+  // Unbound, the guest's first host call fails (before it leaves anything behind).
+  wapc::WapcOutcome out = host.call(store, *inst.value(), "validate", bytes, {});
+  EXPECT_FALSE(out.ok);
+  EXPECT_NE(out.error.find("no waPC host is bound to this store"), std::string::npos) << out.error;
+  host.bind(store);
+  out = host.call(store, *inst.value(), "validate", bytes, {});
+  ASSERT_TRUE(out.ok) << out.error;
+  EXPECT_EQ(std::string(out.response.begin(), out.response.end()), R"({"accepted":true})");
 }
 
 }  // namespace
