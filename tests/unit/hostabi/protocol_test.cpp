@@ -18,6 +18,22 @@ TEST(protocol, null_means_absent) {
   EXPECT_EQ(boost::json::serialize(to_json(*r)), R"({"accepted":true})");
 }
 
+TEST(protocol, validation_request_wraps_request_and_settings) {
+  namespace json = boost::json;
+  const json::value request = json::parse(
+      R"({"uid":"u\u00e9\n","object":{"spec":{"containers":[{"securityContext":{"privileged":true}}]}},"n":-1.5e300,"e":[],"o":{}})");
+  for (const json::value& settings :
+       {json::value(json::object()), json::parse(R"({"skip_init_containers":true})"),
+        json::value(nullptr)}) {
+    json::object expected;
+    expected["request"] = request;
+    expected["settings"] = settings;
+    const std::string payload = make_validation_request(request, settings);
+    EXPECT_EQ(payload, json::serialize(expected));
+    EXPECT_EQ(json::parse(payload), json::value(expected));
+  }
+}
+
 TEST(protocol, rejects_wrong_shapes) {
   EXPECT_FALSE(parse_validation_response("{}").ok());
   EXPECT_FALSE(parse_validation_response(R"({"accepted":"yes"})").ok());
