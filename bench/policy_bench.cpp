@@ -2,10 +2,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Evaluates like policy-server: one decoded module, and for every request a brand-new store and
-// instance, then `validate`. The evaluator reports how long setting up the instance and running
-// the guest took (EvalDiagnostics), the total is timed around kubewarden::evaluate() and so also
-// holds the JSON encoding of the request and the decoding of the response. Requests alternate
-// between the documents given, so both the rejecting and the accepting path are exercised.
+// instance, then `validate`. The evaluator reports how long setting up the instance, running the
+// guest and dropping the instance took (EvalDiagnostics); the total is timed around
+// kubewarden::evaluate() and so also holds the JSON encoding of the request and the decoding of
+// the response. Requests alternate between the documents given, so both the rejecting and the
+// accepting path are exercised.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -44,7 +45,7 @@ struct Samples {
     for (double v : us)
       sum += v;
     auto pct = [&](double p) { return us[std::min(us.size() - 1, size_t(p * double(us.size())))]; };
-    std::printf("%-12s mean %8.2f us  p50 %8.2f us  p99 %8.2f us  min %8.2f us\n", name,
+    std::printf("%-14s mean %8.2f us  p50 %8.2f us  p99 %8.2f us  min %8.2f us\n", name,
                 sum / double(us.size()), pct(0.50), pct(0.99), us.front());
   }
 };
@@ -104,10 +105,10 @@ int main(int argc, char** argv) {
                 r.message ? " message=" : "", r.message ? r.message->c_str() : "");
   }
 
-  Samples inst{"instantiate", {}}, run{"evaluate", {}}, total{"total", {}};
-  inst.us.reserve(n);
-  run.us.reserve(n);
-  total.us.reserve(n);
+  Samples inst{"instantiate", {}}, run{"evaluate", {}}, teardown{"teardown", {}},
+      fresh{"inst+teardown", {}}, total{"total", {}};
+  for (Samples* s : {&inst, &run, &teardown, &fresh, &total})
+    s->us.reserve(n);
   for (uint32_t i = 0; i < warmup + n; ++i) {
     const size_t which = i % requests.size();
     kw::EvalDiagnostics diag;
@@ -124,11 +125,12 @@ int main(int argc, char** argv) {
       continue;
     inst.us.push_back(micros(diag.instantiate_time));
     run.us.push_back(micros(diag.run_time));
+    teardown.us.push_back(micros(diag.teardown_time));
+    fresh.us.push_back(micros(diag.instantiate_time + diag.teardown_time));
     total.us.push_back(micros(t1 - t0));
   }
   std::printf("%u evaluations, fresh instance each:\n", n);
-  inst.print();
-  run.print();
-  total.print();
+  for (Samples* s : {&inst, &run, &teardown, &fresh, &total})
+    s->print();
   return 0;
 }

@@ -173,10 +173,18 @@ class PhaseDeadline {
 // Measures consecutive phases for EvalDiagnostics; reads the clock only when someone asks.
 class PhaseClock {
  public:
-  explicit PhaseClock(const EvalDiagnostics* diagnostics) : on_(diagnostics != nullptr) {
+  explicit PhaseClock(EvalDiagnostics* diagnostics)
+      : diagnostics_(diagnostics), on_(diagnostics != nullptr) {
     if (on_)
       last_ = std::chrono::steady_clock::now();
   }
+  /// Declared before the run's GuestRun, the clock outlives it: the last lap is the teardown.
+  ~PhaseClock() {
+    if (on_)
+      lap(diagnostics_->teardown_time);
+  }
+  PhaseClock(const PhaseClock&) = delete;
+  PhaseClock& operator=(const PhaseClock&) = delete;
   /// Stores the time since the previous lap (or the start) in `out`.
   void lap(std::chrono::nanoseconds& out) {
     if (!on_)
@@ -188,6 +196,7 @@ class PhaseClock {
   std::chrono::nanoseconds scratch{0};
 
  private:
+  EvalDiagnostics* diagnostics_;
   bool on_;
   std::chrono::steady_clock::time_point last_;
 };

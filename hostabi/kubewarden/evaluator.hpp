@@ -71,6 +71,8 @@ struct EvalDiagnostics {
   /// running the guest (initialisation plus the call); JSON encoding and decoding are in neither.
   std::chrono::nanoseconds instantiate_time{0};
   std::chrono::nanoseconds run_time{0};
+  /// Wall time of dropping the store and instance afterwards (a pooled instance is reset here).
+  std::chrono::nanoseconds teardown_time{0};
 };
 
 struct EvalOptions {
