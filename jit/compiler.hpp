@@ -1,0 +1,1029 @@
+// The ISA-neutral single-pass front-end: lowers one ir::FuncCode through a MacroAssembler.
+// SPDX-License-Identifier: Apache-2.0
+//
+// Only this file knows wasm semantics (house-style 2.4). It walks the IR once, keeping a
+// compile-time value stack whose entries live in a register, as a constant or in their own
+// frame slot (V8 Liftoff's VarState). Constants fold into immediates; registers are handed out
+// across the value stack and spilled when the pool runs dry. At every branch, label and call the
+// whole stack is spilled to its slots, so each label has one canonical state: every operand in
+// the slot the IR's stack machine gives it (fp[local_slots + height]). Locals live in their
+// frame slots.
+//
+// Frames: a function's frame is the IR's [params][locals][operand stack] in 8-byte slots on the
+// JIT's value stack, addressed from the pinned frame register; a call moves the frame register to
+// the first argument, and the callee leaves its results where its arguments were.
+//
+// Fuel: every IR `fuel`/`fuel_poll` becomes a compare-and-subtract that branches to the function's
+// out_of_fuel stub without touching the fuel left, exactly the IR's semantics; `fuel_poll` then
+// polls the interruption flag. Bulk operations charge their dynamic part inside their helpers,
+// before any effect, as the interpreter does.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "jit/context.hpp"
+#include "jit/helpers.hpp"
+#include "jit/masm.hpp"
+#include "runtime/base/result.hpp"
+#include "runtime/ir.hpp"
+#include "runtime/module.hpp"
+
+namespace tollgate::jit {
+
+/// What a function compiler needs from the whole-module driver.
+struct ModuleEnv {
+  const runtime::Module* module = nullptr;
+  std::span<const Label> func_entries;  ///< one per defined function
+  BoundsMode bounds = BoundsMode::explicit_checks;
+};
+
+template <MacroAssembler Masm>
+class FunctionCompiler {
+  using Op = runtime::ir::Op;
+  using ValType = runtime::ValType;
+  using TrapKind = runtime::TrapKind;
+
+ public:
+  FunctionCompiler(Masm& masm, const ModuleEnv& env, runtime::FuncIdx func)
+      : masm_(masm), env_(env), module_(*env.module), code_(module_.code(func)), func_(func) {}
+
+  /// Emits the function at its entry label; Error{unsupported} for an operation this JIT lacks.
+  runtime::Status compile() {
+    const uint32_t n = static_cast<uint32_t>(code_.code.size());
+    targets_.assign(n + 1, false);
+    labels_.assign(n + 1, Label{});
+    for (const runtime::ir::Instr& i : code_.code) {
+      switch (i.op) {
+        case Op::br:
+        case Op::br_if:
+        case Op::br_unless:
+        case Op::br_drop:
+        case Op::br_if_drop:
+          targets_[i.a] = true;
+          break;
+        case Op::br_table:
+          for (uint32_t k = 0; k <= static_cast<uint32_t>(i.b); ++k)
+            targets_[code_.br_targets[i.a + k].pc] = true;
+          break;
+        default:
+          break;
+      }
+    }
+    if (code_.local_slots + uint64_t{code_.max_stack_slots} > (1u << 26))
+      return unsupported("frame too large");
+    for (ValType t : code_.local_types)
+      if (t == ValType::v128)
+        return unsupported("v128 locals");
+
+    masm_.bind(env_.func_entries[func_ - module_.num_imported_funcs]);
+    masm_.prologue(code_.param_slots, code_.local_slots, code_.local_slots + code_.max_stack_slots);
+    for (pc_ = 0; pc_ < n; ++pc_) {
+      if (targets_[pc_])
+        enter_label(pc_);
+      if (!reachable_)
+        continue;
+      TG_TRY(visit(code_.code[pc_]));
+    }
+    masm_.finish_function();
+    return runtime::Ok{};
+  }
+
+ private:
+  struct VarState {
+    enum class Loc : uint8_t { slot, reg, imm };
+    Loc loc = Loc::slot;
+    ValType type = ValType::i32;
+    Reg reg;
+    int64_t imm = 0;
+  };
+
+  static RegClass class_of(ValType t) {
+    return t == ValType::f32 || t == ValType::f64 ? RegClass::fp : RegClass::gp;
+  }
+  static Width width_of(ValType t) {
+    return t == ValType::i32 || t == ValType::f32 ? Width::w32 : Width::w64;
+  }
+  static OperandSize size_of(ValType t) {
+    return width_of(t) == Width::w32 ? OperandSize::s32 : OperandSize::s64;
+  }
+
+  runtime::Error unsupported(const std::string& what) const {
+    return runtime::Error{
+        runtime::ErrorKind::unsupported, code_.body_offset,
+        "jit: " + what + " not supported (function " + std::to_string(func_) + ")"};
+  }
+
+  // ---- frame addressing ----
+  Mem slot_mem(uint32_t pos) const {
+    return Mem{masm_.fp(), static_cast<int32_t>(8 * (code_.local_slots + pos))};
+  }
+  Mem local_mem(uint32_t offset) const { return Mem{masm_.fp(), static_cast<int32_t>(8 * offset)}; }
+  uint32_t height() const { return static_cast<uint32_t>(stack_.size()); }
+
+  // ---- registers ----
+  uint32_t& used_mask(RegClass c) { return c == RegClass::gp ? gp_used_ : fp_used_; }
+  static std::span<const Reg> pool(RegClass c) {
+    return c == RegClass::gp ? std::span<const Reg>(Masm::kAllocatableGp)
+                             : std::span<const Reg>(Masm::kAllocatableFp);
+  }
+  static uint32_t index_in_pool(Reg r) {
+    std::span<const Reg> p = pool(r.cls);
+    for (uint32_t i = 0; i < p.size(); ++i)
+      if (p[i] == r)
+        return i;
+    return 0;
+  }
+  Reg alloc(RegClass c) {
+    std::span<const Reg> p = pool(c);
+    uint32_t& used = used_mask(c);
+    for (uint32_t i = 0; i < p.size(); ++i) {
+      if ((used & (1u << i)) == 0) {
+        used |= 1u << i;
+        return p[i];
+      }
+    }
+    // Spill the deepest register of this class: it is the least likely to be used soon.
+    for (uint32_t pos = 0; pos < stack_.size(); ++pos) {
+      VarState& v = stack_[pos];
+      if (v.loc == VarState::Loc::reg && v.reg.cls == c) {
+        const Reg r = v.reg;
+        masm_.store(size_of(v.type), r, slot_mem(pos));
+        v.loc = VarState::Loc::slot;
+        return r;  // stays marked used, now for the caller
+      }
+    }
+    return p[0];  // unreachable: popped operands never exceed the pool
+  }
+  void release(Reg r) {
+    if (r.valid())
+      used_mask(r.cls) &= ~(1u << index_in_pool(r));
+  }
+  void release(const VarState& v) {
+    if (v.loc == VarState::Loc::reg)
+      release(v.reg);
+  }
+
+  // ---- the value stack ----
+  void push_reg(ValType t, Reg r) { stack_.push_back(VarState{VarState::Loc::reg, t, r, 0}); }
+  void push_imm(ValType t, int64_t v) { stack_.push_back(VarState{VarState::Loc::imm, t, {}, v}); }
+  void push_slot(ValType t) { stack_.push_back(VarState{VarState::Loc::slot, t, {}, 0}); }
+  VarState pop() {
+    VarState v = stack_.back();
+    stack_.pop_back();
+    return v;
+  }
+  /// Puts `v` (just popped from position `pos`) into a register it owns.
+  Reg to_reg(const VarState& v, uint32_t pos) {
+    switch (v.loc) {
+      case VarState::Loc::reg:
+        return v.reg;
+      case VarState::Loc::imm: {
+        const Reg r = alloc(class_of(v.type));
+        materialize_imm(r, v.type, v.imm);
+        return r;
+      }
+      case VarState::Loc::slot:
+        break;
+    }
+    const Reg r = alloc(class_of(v.type));
+    masm_.load(size_of(v.type), false, r, slot_mem(pos));
+    return r;
+  }
+  void materialize_imm(Reg r, ValType t, int64_t bits) {
+    if (r.cls == RegClass::fp)
+      masm_.mov_fp_imm(width_of(t), r, static_cast<uint64_t>(bits));
+    else
+      masm_.mov_imm(width_of(t), r, bits);
+  }
+  Reg pop_reg() {
+    const VarState v = pop();
+    return to_reg(v, height());
+  }
+  void spill(uint32_t pos) {
+    VarState& v = stack_[pos];
+    if (v.loc == VarState::Loc::reg) {
+      masm_.store(size_of(v.type), v.reg, slot_mem(pos));
+      release(v.reg);
+    } else if (v.loc == VarState::Loc::imm) {
+      masm_.store_imm(size_of(v.type), v.imm, slot_mem(pos));
+    }
+    v.loc = VarState::Loc::slot;
+  }
+  void spill_all() {
+    for (uint32_t pos = 0; pos < stack_.size(); ++pos)
+      spill(pos);
+  }
+
+  // ---- control ----
+  Label label_at(uint32_t pc) {
+    if (!labels_[pc].valid())
+      labels_[pc] = masm_.new_label();
+    return labels_[pc];
+  }
+  /// The stack a branch to `pc` delivers: everything below `keep + drop`, then the top `keep`.
+  void record_target(uint32_t pc, uint32_t keep, uint32_t drop) {
+    if (label_types_.count(pc) != 0)
+      return;
+    std::vector<ValType> types;
+    const uint32_t h = height();
+    for (uint32_t i = 0; i < h - keep - drop; ++i)
+      types.push_back(stack_[i].type);
+    for (uint32_t i = h - keep; i < h; ++i)
+      types.push_back(stack_[i].type);
+    label_types_.emplace(pc, std::move(types));
+  }
+  void enter_label(uint32_t pc) {
+    if (reachable_) {
+      spill_all();
+      record_target(pc, 0, 0);
+    }
+    auto it = label_types_.find(pc);
+    if (it == label_types_.end()) {
+      reachable_ = false;  // no branch reaches it
+      return;
+    }
+    stack_.clear();
+    for (ValType t : it->second)
+      push_slot(t);
+    reachable_ = true;
+    masm_.bind(label_at(pc));
+  }
+  /// Moves the top `keep` slots down over `drop` slots (the stack is spilled).
+  void shift_slots(uint32_t keep, uint32_t drop) {
+    if (drop == 0)
+      return;
+    const uint32_t h = height();
+    for (uint32_t i = 0; i < keep; ++i)
+      masm_.copy_word(slot_mem(h - keep - drop + i), slot_mem(h - keep + i));
+  }
+  void branch_to(uint32_t pc, uint32_t keep, uint32_t drop) {
+    record_target(pc, keep, drop);
+    shift_slots(keep, drop);
+    masm_.jump(label_at(pc));
+  }
+  void do_return(uint32_t result_slots) {
+    spill_all();
+    const uint32_t h = height();
+    if (h - result_slots != 0 || code_.local_slots != 0)
+      for (uint32_t i = 0; i < result_slots; ++i)
+        masm_.copy_word(local_mem(i), slot_mem(h - result_slots + i));
+    masm_.epilogue();
+    reachable_ = false;
+  }
+  /// Pops the condition of a conditional branch into a register.
+  Reg pop_cond() { return pop_reg(); }
+
+  void conditional_branch(const runtime::ir::Instr& in,
+                          bool if_nonzero,
+                          uint32_t keep,
+                          uint32_t drop) {
+    const Reg c = pop_cond();
+    spill_all();
+    release(c);
+    if (drop == 0) {
+      record_target(in.a, 0, 0);
+      masm_.branch_cmp_imm(if_nonzero ? Cond::ne : Cond::eq, Width::w32, c, 0, label_at(in.a));
+      return;
+    }
+    const Label skip = masm_.new_label();
+    masm_.branch_cmp_imm(if_nonzero ? Cond::eq : Cond::ne, Width::w32, c, 0, skip);
+    branch_to(in.a, keep, drop);
+    masm_.bind(skip);
+  }
+
+  void br_table(const runtime::ir::Instr& in) {
+    const Reg index = pop_reg();
+    spill_all();
+    release(index);
+    const uint32_t count = static_cast<uint32_t>(in.b);
+    std::vector<Label> cases;
+    std::vector<std::pair<Label, uint32_t>> stubs;  // (stub, br_targets index)
+    for (uint32_t k = 0; k <= count; ++k) {
+      const runtime::ir::BrTarget& t = code_.br_targets[in.a + k];
+      record_target(t.pc, t.keep, t.drop);
+      if (t.drop == 0) {
+        cases.push_back(label_at(t.pc));
+      } else {
+        const Label stub = masm_.new_label();
+        stubs.emplace_back(stub, in.a + k);
+        cases.push_back(stub);
+      }
+    }
+    masm_.jump_table(index, std::span<const Label>(cases.data(), count), cases[count]);
+    for (const auto& [stub, k] : stubs) {
+      const runtime::ir::BrTarget& t = code_.br_targets[k];
+      masm_.bind(stub);
+      shift_slots(t.keep, t.drop);
+      masm_.jump(label_at(t.pc));
+    }
+    reachable_ = false;
+  }
+
+  // ---- calls ----
+  void push_results(const runtime::FuncType& type) {
+    for (ValType t : type.results)
+      push_slot(t);
+  }
+  runtime::Status call(runtime::FuncIdx f) {
+    const runtime::FuncType& type = module_.func_type(f);
+    TG_TRY(check_signature(type));
+    spill_all();
+    const uint32_t base = height() - static_cast<uint32_t>(type.params.size());
+    if (f < module_.num_imported_funcs) {
+      const HelperArg args[] = {HelperArg::ctx(), HelperArg::of(f),
+                                HelperArg::address(slot_mem(base))};
+      masm_.call_helper(reinterpret_cast<const void*>(&helper_call_import), args);
+      masm_.check_trapped();
+    } else {
+      masm_.call_wasm(env_.func_entries[f - module_.num_imported_funcs], slot_mem(base).disp);
+    }
+    stack_.resize(base);
+    push_results(type);
+    return runtime::Ok{};
+  }
+  runtime::Status call_indirect(const runtime::ir::Instr& in) {
+    const runtime::FuncType& type = module_.types[in.a];
+    TG_TRY(check_signature(type));
+    spill_all();
+    const uint32_t index_pos = height() - 1;
+    stack_.pop_back();
+    const uint32_t base = height() - static_cast<uint32_t>(type.params.size());
+    const HelperArg args[] = {HelperArg::ctx(), HelperArg::of(static_cast<int64_t>(in.b)),
+                              HelperArg::word(slot_mem(index_pos)), HelperArg::of(in.a),
+                              HelperArg::address(slot_mem(base))};
+    masm_.call_helper(reinterpret_cast<const void*>(&helper_call_indirect), args);
+    masm_.check_trapped();
+    // A callee in this instance comes back as its code address; anything else was called by
+    // the helper already.
+    const Reg target = masm_.helper_result();
+    const Label done = masm_.new_label();
+    masm_.branch_cmp_imm(Cond::eq, Width::w64, target, 0, done);
+    masm_.call_wasm_reg(target, slot_mem(base).disp);
+    masm_.bind(done);
+    stack_.resize(base);
+    push_results(type);
+    return runtime::Ok{};
+  }
+  runtime::Status check_signature(const runtime::FuncType& type) const {
+    for (ValType t : type.params)
+      if (t == ValType::v128)
+        return unsupported("v128 parameters");
+    for (ValType t : type.results)
+      if (t == ValType::v128)
+        return unsupported("v128 results");
+    return runtime::Ok{};
+  }
+
+  /// Calls `fn(ctx, imms..., address of the operands)` over the top `operands` (spilled) stack
+  /// entries, then replaces them with `results` of `result_types` left in their slots.
+  void bulk_helper(const void* fn,
+                   std::initializer_list<int64_t> imms,
+                   uint32_t operands,
+                   std::initializer_list<ValType> result_types) {
+    spill_all();
+    const uint32_t base = height() - operands;
+    std::vector<HelperArg> args{HelperArg::ctx()};
+    for (int64_t v : imms)
+      args.push_back(HelperArg::of(v));
+    args.push_back(HelperArg::address(slot_mem(base)));
+    masm_.call_helper(fn, args);
+    masm_.check_trapped();
+    stack_.resize(base);
+    for (ValType t : result_types)
+      push_slot(t);
+  }
+  /// A pure unary numeric helper over bits (trapping ones set ctx->trapped).
+  void unary_helper(const void* fn, ValType result, bool traps) {
+    spill_all();
+    const uint32_t pos = height() - 1;
+    const HelperArg args[] = {HelperArg::ctx(), HelperArg::word(slot_mem(pos))};
+    masm_.call_helper(fn, args);
+    if (traps)
+      masm_.check_trapped();
+    stack_.pop_back();
+    const Reg r = alloc(class_of(result));
+    if (r.cls == RegClass::fp)
+      masm_.convert(width_of(result) == Width::w32 ? Convert::f32_reinterpret_i32
+                                                   : Convert::f64_reinterpret_i64,
+                    r, masm_.helper_result());
+    else
+      masm_.mov(width_of(result), r, masm_.helper_result());
+    push_reg(result, r);
+  }
+
+  // ---- numeric ----
+  static bool fits_i32(int64_t v) {
+    return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max();
+  }
+  static int64_t imm_value(const VarState& v, Width w) {
+    return w == Width::w32 ? static_cast<int64_t>(static_cast<int32_t>(v.imm)) : v.imm;
+  }
+  void int_binop(IntBinOp op, ValType t) {
+    const Width w = width_of(t);
+    const VarState rhs = pop();
+    const VarState lhs = pop();
+    const Reg l = to_reg(lhs, height());
+    if (rhs.loc == VarState::Loc::imm && fits_i32(imm_value(rhs, w))) {
+      masm_.int_binop_imm(op, w, l, l, static_cast<int32_t>(imm_value(rhs, w)));
+    } else {
+      const Reg r = to_reg(rhs, height() + 1);
+      masm_.int_binop(op, w, l, l, r);
+      release(r);
+    }
+    push_reg(t, l);
+  }
+  void int_divrem(IntBinOp op, ValType t) {
+    const Width w = width_of(t);
+    const VarState rhs_v = pop();
+    const VarState lhs_v = pop();
+    const Reg l = to_reg(lhs_v, height());
+    const Reg r = to_reg(rhs_v, height() + 1);
+    masm_.branch_cmp_imm(Cond::eq, w, r, 0, masm_.trap_label(TrapKind::integer_divide_by_zero));
+    const int64_t min =
+        w == Width::w32 ? std::numeric_limits<int32_t>::min() : std::numeric_limits<int64_t>::min();
+    if (op == IntBinOp::div_s) {
+      const Label ok = masm_.new_label();
+      masm_.branch_cmp_imm(Cond::ne, w, r, -1, ok);
+      masm_.branch_cmp_imm(Cond::eq, w, l, min, masm_.trap_label(TrapKind::integer_overflow));
+      masm_.bind(ok);
+      masm_.int_binop(op, w, l, l, r);
+    } else if (op == IntBinOp::rem_s) {
+      // x % -1 is 0 for every x, and INT_MIN % -1 must not reach the hardware divide.
+      const Label divide = masm_.new_label();
+      const Label done = masm_.new_label();
+      masm_.branch_cmp_imm(Cond::ne, w, r, -1, divide);
+      masm_.mov_imm(w, l, 0);
+      masm_.jump(done);
+      masm_.bind(divide);
+      masm_.int_binop(op, w, l, l, r);
+      masm_.bind(done);
+    } else {
+      masm_.int_binop(op, w, l, l, r);
+    }
+    release(r);
+    push_reg(t, l);
+  }
+  void int_compare(Cond c, ValType operand) {
+    const Width w = width_of(operand);
+    const VarState rhs = pop();
+    const VarState lhs = pop();
+    const Reg l = to_reg(lhs, height());
+    if (rhs.loc == VarState::Loc::imm && fits_i32(imm_value(rhs, w))) {
+      masm_.compare_set_imm(c, w, l, l, static_cast<int32_t>(imm_value(rhs, w)));
+    } else {
+      const Reg r = to_reg(rhs, height() + 1);
+      masm_.compare_set(c, w, l, l, r);
+      release(r);
+    }
+    push_reg(ValType::i32, l);
+  }
+  void int_eqz(ValType operand) {
+    const Reg x = pop_reg();
+    masm_.compare_set_imm(Cond::eq, width_of(operand), x, x, 0);
+    push_reg(ValType::i32, x);
+  }
+  void int_unop(IntUnOp op, ValType t) {
+    const Reg x = pop_reg();
+    masm_.int_unop(op, width_of(t), x, x);
+    push_reg(t, x);
+  }
+  void float_binop(FloatBinOp op, ValType t) {
+    const Reg r = pop_reg();
+    const Reg l = pop_reg();
+    masm_.float_binop(op, width_of(t), l, l, r);
+    release(r);
+    push_reg(t, l);
+  }
+  void float_unop(FloatUnOp op, ValType t) {
+    const Reg x = pop_reg();
+    masm_.float_unop(op, width_of(t), x, x);
+    push_reg(t, x);
+  }
+  void float_compare(FCond c, ValType operand) {
+    const Reg r = pop_reg();
+    const Reg l = pop_reg();
+    const Reg d = alloc(RegClass::gp);
+    masm_.float_compare_set(c, width_of(operand), d, l, r);
+    release(l);
+    release(r);
+    push_reg(ValType::i32, d);
+  }
+  void convert(Convert op, ValType result) {
+    const Reg x = pop_reg();
+    if (x.cls == class_of(result)) {
+      masm_.convert(op, x, x);
+      push_reg(result, x);
+      return;
+    }
+    const Reg d = alloc(class_of(result));
+    masm_.convert(op, d, x);
+    release(x);
+    push_reg(result, d);
+  }
+
+  // ---- memory ----
+  void load(const MemAccess& access, ValType result, uint32_t offset) {
+    const Reg addr = pop_reg();
+    Reg dst = addr;
+    if (access.cls != RegClass::gp) {
+      dst = alloc(access.cls);
+    }
+    masm_.load_memory(access, dst, addr, offset, env_.bounds);
+    if (dst != addr)
+      release(addr);
+    push_reg(result, dst);
+  }
+  void store(const MemAccess& access, uint32_t offset) {
+    const Reg value = pop_reg();
+    const Reg addr = pop_reg();
+    masm_.store_memory(access, value, addr, offset, env_.bounds);
+    release(value);
+    release(addr);
+  }
+
+  // ---- variables ----
+  void local_get(uint32_t offset, ValType t) {
+    const Reg r = alloc(class_of(t));
+    masm_.load(size_of(t), false, r, local_mem(offset));
+    push_reg(t, r);
+  }
+  void local_set(uint32_t offset, bool tee) {
+    VarState v = pop();
+    if (v.loc == VarState::Loc::imm) {
+      masm_.store_imm(size_of(v.type), v.imm, local_mem(offset));
+      if (tee)
+        stack_.push_back(v);
+      return;
+    }
+    const Reg r = to_reg(v, height());
+    masm_.store(size_of(v.type), r, local_mem(offset));
+    if (tee)
+      push_reg(v.type, r);
+    else
+      release(r);
+  }
+  Reg global_ptr(uint32_t index) {
+    const Reg p = alloc(RegClass::gp);
+    masm_.load(OperandSize::s64, false, p, Mem{masm_.ctx(), ctx_offset::kGlobals});
+    masm_.load(OperandSize::s64, false, p, Mem{p, static_cast<int32_t>(8 * index)});
+    return p;
+  }
+  void global_get(uint32_t index, ValType t) {
+    const Reg p = global_ptr(index);
+    Reg dst = p;
+    if (class_of(t) != RegClass::gp)
+      dst = alloc(class_of(t));
+    masm_.load(size_of(t), false, dst, Mem{p, kGlobalBitsOffset});
+    if (dst != p)
+      release(p);
+    push_reg(t, dst);
+  }
+  void global_set(uint32_t index) {
+    const VarState v = pop();
+    const Reg r = to_reg(v, height());
+    const Reg p = global_ptr(index);
+    masm_.store(size_of(v.type), r, Mem{p, kGlobalBitsOffset});
+    release(p);
+    release(r);
+  }
+
+  void select() {
+    const Reg c = pop_reg();
+    const VarState b = pop();
+    const VarState a = pop();
+    const Reg rb = to_reg(b, height() + 1);
+    const Reg ra = to_reg(a, height());
+    masm_.select(width_of(a.type), ra, c, rb);
+    release(c);
+    release(rb);
+    push_reg(a.type, ra);
+  }
+
+  void charge_fuel(uint32_t cost, bool poll) {
+    if (cost != 0)
+      masm_.charge_fuel(cost);
+    if (poll)
+      masm_.poll_interrupt();
+  }
+
+  runtime::Status visit(const runtime::ir::Instr& in);
+
+  static constexpr int32_t kGlobalBitsOffset = offsetof(runtime::Global, bits);
+
+  Masm& masm_;
+  const ModuleEnv& env_;
+  const runtime::Module& module_;
+  const runtime::ir::FuncCode& code_;
+  runtime::FuncIdx func_;
+  uint32_t pc_ = 0;
+  bool reachable_ = true;
+  std::vector<VarState> stack_;
+  uint32_t gp_used_ = 0;
+  uint32_t fp_used_ = 0;
+  std::vector<bool> targets_;
+  std::vector<Label> labels_;
+  std::unordered_map<uint32_t, std::vector<ValType>> label_types_;
+};
+
+template <MacroAssembler Masm>
+runtime::Status FunctionCompiler<Masm>::visit(const runtime::ir::Instr& in) {
+  using V = ValType;
+  switch (in.op) {
+    case Op::fuel:
+      charge_fuel(in.a, false);
+      return runtime::Ok{};
+    case Op::fuel_poll:
+      charge_fuel(in.a, true);
+      return runtime::Ok{};
+    case Op::unreachable:
+      masm_.jump(masm_.trap_label(TrapKind::unreachable));
+      reachable_ = false;
+      return runtime::Ok{};
+    case Op::nop:
+      return runtime::Ok{};
+    case Op::br:
+      spill_all();
+      branch_to(in.a, 0, 0);
+      reachable_ = false;
+      return runtime::Ok{};
+    case Op::br_drop:
+      spill_all();
+      branch_to(in.a, in.keep(), in.drop());
+      reachable_ = false;
+      return runtime::Ok{};
+    case Op::br_if:
+      conditional_branch(in, true, 0, 0);
+      return runtime::Ok{};
+    case Op::br_unless:
+      conditional_branch(in, false, 0, 0);
+      return runtime::Ok{};
+    case Op::br_if_drop:
+      conditional_branch(in, true, in.keep(), in.drop());
+      return runtime::Ok{};
+    case Op::br_table:
+      br_table(in);
+      return runtime::Ok{};
+    case Op::return_:
+      do_return(in.a);
+      return runtime::Ok{};
+    case Op::call:
+      return call(in.a);
+    case Op::call_indirect:
+      return call_indirect(in);
+    case Op::drop:
+      release(pop());
+      return runtime::Ok{};
+    case Op::select:
+    case Op::select_t:
+      select();
+      return runtime::Ok{};
+    case Op::local_get:
+      local_get(in.a, static_cast<V>(in.aux));
+      return runtime::Ok{};
+    case Op::local_set:
+      local_set(in.a, false);
+      return runtime::Ok{};
+    case Op::local_tee:
+      local_set(in.a, true);
+      return runtime::Ok{};
+    case Op::global_get:
+      global_get(in.a, static_cast<V>(in.aux));
+      return runtime::Ok{};
+    case Op::global_set:
+      global_set(in.a);
+      return runtime::Ok{};
+
+    case Op::i32_const:
+      push_imm(V::i32, static_cast<int64_t>(static_cast<uint32_t>(in.b)));
+      return runtime::Ok{};
+    case Op::i64_const:
+      push_imm(V::i64, static_cast<int64_t>(in.b));
+      return runtime::Ok{};
+    case Op::f32_const:
+      push_imm(V::f32, static_cast<int64_t>(static_cast<uint32_t>(in.b)));
+      return runtime::Ok{};
+    case Op::f64_const:
+      push_imm(V::f64, static_cast<int64_t>(in.b));
+      return runtime::Ok{};
+
+#define TG_INT(prefix, T)             \
+  case Op::prefix##_add:              \
+    int_binop(IntBinOp::add, T);      \
+    return runtime::Ok{};             \
+  case Op::prefix##_sub:              \
+    int_binop(IntBinOp::sub, T);      \
+    return runtime::Ok{};             \
+  case Op::prefix##_mul:              \
+    int_binop(IntBinOp::mul, T);      \
+    return runtime::Ok{};             \
+  case Op::prefix##_and_:             \
+    int_binop(IntBinOp::and_, T);     \
+    return runtime::Ok{};             \
+  case Op::prefix##_or_:              \
+    int_binop(IntBinOp::or_, T);      \
+    return runtime::Ok{};             \
+  case Op::prefix##_xor_:             \
+    int_binop(IntBinOp::xor_, T);     \
+    return runtime::Ok{};             \
+  case Op::prefix##_shl:              \
+    int_binop(IntBinOp::shl, T);      \
+    return runtime::Ok{};             \
+  case Op::prefix##_shr_s:            \
+    int_binop(IntBinOp::shr_s, T);    \
+    return runtime::Ok{};             \
+  case Op::prefix##_shr_u:            \
+    int_binop(IntBinOp::shr_u, T);    \
+    return runtime::Ok{};             \
+  case Op::prefix##_rotl:             \
+    int_binop(IntBinOp::rotl, T);     \
+    return runtime::Ok{};             \
+  case Op::prefix##_rotr:             \
+    int_binop(IntBinOp::rotr, T);     \
+    return runtime::Ok{};             \
+  case Op::prefix##_div_s:            \
+    int_divrem(IntBinOp::div_s, T);   \
+    return runtime::Ok{};             \
+  case Op::prefix##_div_u:            \
+    int_divrem(IntBinOp::div_u, T);   \
+    return runtime::Ok{};             \
+  case Op::prefix##_rem_s:            \
+    int_divrem(IntBinOp::rem_s, T);   \
+    return runtime::Ok{};             \
+  case Op::prefix##_rem_u:            \
+    int_divrem(IntBinOp::rem_u, T);   \
+    return runtime::Ok{};             \
+  case Op::prefix##_eq:               \
+    int_compare(Cond::eq, T);         \
+    return runtime::Ok{};             \
+  case Op::prefix##_ne:               \
+    int_compare(Cond::ne, T);         \
+    return runtime::Ok{};             \
+  case Op::prefix##_lt_s:             \
+    int_compare(Cond::lt_s, T);       \
+    return runtime::Ok{};             \
+  case Op::prefix##_lt_u:             \
+    int_compare(Cond::lt_u, T);       \
+    return runtime::Ok{};             \
+  case Op::prefix##_gt_s:             \
+    int_compare(Cond::gt_s, T);       \
+    return runtime::Ok{};             \
+  case Op::prefix##_gt_u:             \
+    int_compare(Cond::gt_u, T);       \
+    return runtime::Ok{};             \
+  case Op::prefix##_le_s:             \
+    int_compare(Cond::le_s, T);       \
+    return runtime::Ok{};             \
+  case Op::prefix##_le_u:             \
+    int_compare(Cond::le_u, T);       \
+    return runtime::Ok{};             \
+  case Op::prefix##_ge_s:             \
+    int_compare(Cond::ge_s, T);       \
+    return runtime::Ok{};             \
+  case Op::prefix##_ge_u:             \
+    int_compare(Cond::ge_u, T);       \
+    return runtime::Ok{};             \
+  case Op::prefix##_eqz:              \
+    int_eqz(T);                       \
+    return runtime::Ok{};             \
+  case Op::prefix##_clz:              \
+    int_unop(IntUnOp::clz, T);        \
+    return runtime::Ok{};             \
+  case Op::prefix##_ctz:              \
+    int_unop(IntUnOp::ctz, T);        \
+    return runtime::Ok{};             \
+  case Op::prefix##_popcnt:           \
+    int_unop(IntUnOp::popcnt, T);     \
+    return runtime::Ok{};             \
+  case Op::prefix##_extend8_s:        \
+    int_unop(IntUnOp::extend8_s, T);  \
+    return runtime::Ok{};             \
+  case Op::prefix##_extend16_s:       \
+    int_unop(IntUnOp::extend16_s, T); \
+    return runtime::Ok{};
+      TG_INT(i32, V::i32)
+      TG_INT(i64, V::i64)
+#undef TG_INT
+    case Op::i64_extend32_s:
+      int_unop(IntUnOp::extend32_s, V::i64);
+      return runtime::Ok{};
+
+#define TG_FLOAT(prefix, T)               \
+  case Op::prefix##_add:                  \
+    float_binop(FloatBinOp::add, T);      \
+    return runtime::Ok{};                 \
+  case Op::prefix##_sub:                  \
+    float_binop(FloatBinOp::sub, T);      \
+    return runtime::Ok{};                 \
+  case Op::prefix##_mul:                  \
+    float_binop(FloatBinOp::mul, T);      \
+    return runtime::Ok{};                 \
+  case Op::prefix##_div:                  \
+    float_binop(FloatBinOp::div, T);      \
+    return runtime::Ok{};                 \
+  case Op::prefix##_min:                  \
+    float_binop(FloatBinOp::min, T);      \
+    return runtime::Ok{};                 \
+  case Op::prefix##_max:                  \
+    float_binop(FloatBinOp::max, T);      \
+    return runtime::Ok{};                 \
+  case Op::prefix##_copysign:             \
+    float_binop(FloatBinOp::copysign, T); \
+    return runtime::Ok{};                 \
+  case Op::prefix##_abs:                  \
+    float_unop(FloatUnOp::abs, T);        \
+    return runtime::Ok{};                 \
+  case Op::prefix##_neg:                  \
+    float_unop(FloatUnOp::neg, T);        \
+    return runtime::Ok{};                 \
+  case Op::prefix##_sqrt:                 \
+    float_unop(FloatUnOp::sqrt, T);       \
+    return runtime::Ok{};                 \
+  case Op::prefix##_ceil:                 \
+    float_unop(FloatUnOp::ceil, T);       \
+    return runtime::Ok{};                 \
+  case Op::prefix##_floor:                \
+    float_unop(FloatUnOp::floor, T);      \
+    return runtime::Ok{};                 \
+  case Op::prefix##_trunc:                \
+    float_unop(FloatUnOp::trunc, T);      \
+    return runtime::Ok{};                 \
+  case Op::prefix##_nearest:              \
+    float_unop(FloatUnOp::nearest, T);    \
+    return runtime::Ok{};                 \
+  case Op::prefix##_eq:                   \
+    float_compare(FCond::eq, T);          \
+    return runtime::Ok{};                 \
+  case Op::prefix##_ne:                   \
+    float_compare(FCond::ne, T);          \
+    return runtime::Ok{};                 \
+  case Op::prefix##_lt:                   \
+    float_compare(FCond::lt, T);          \
+    return runtime::Ok{};                 \
+  case Op::prefix##_gt:                   \
+    float_compare(FCond::gt, T);          \
+    return runtime::Ok{};                 \
+  case Op::prefix##_le:                   \
+    float_compare(FCond::le, T);          \
+    return runtime::Ok{};                 \
+  case Op::prefix##_ge:                   \
+    float_compare(FCond::ge, T);          \
+    return runtime::Ok{};
+      TG_FLOAT(f32, V::f32)
+      TG_FLOAT(f64, V::f64)
+#undef TG_FLOAT
+
+#define TG_CONV(name, T)       \
+  case Op::name:               \
+    convert(Convert::name, T); \
+    return runtime::Ok{};
+      TG_CONV(i32_wrap_i64, V::i32)
+      TG_CONV(i64_extend_i32_s, V::i64)
+      TG_CONV(i64_extend_i32_u, V::i64)
+      TG_CONV(f32_demote_f64, V::f32)
+      TG_CONV(f64_promote_f32, V::f64)
+      TG_CONV(f32_convert_i32_s, V::f32)
+      TG_CONV(f32_convert_i32_u, V::f32)
+      TG_CONV(f32_convert_i64_s, V::f32)
+      TG_CONV(f32_convert_i64_u, V::f32)
+      TG_CONV(f64_convert_i32_s, V::f64)
+      TG_CONV(f64_convert_i32_u, V::f64)
+      TG_CONV(f64_convert_i64_s, V::f64)
+      TG_CONV(f64_convert_i64_u, V::f64)
+      TG_CONV(i32_reinterpret_f32, V::i32)
+      TG_CONV(i64_reinterpret_f64, V::i64)
+      TG_CONV(f32_reinterpret_i32, V::f32)
+      TG_CONV(f64_reinterpret_i64, V::f64)
+#undef TG_CONV
+
+#define TG_TRUNC(name, T, traps)                                           \
+  case Op::name:                                                           \
+    unary_helper(reinterpret_cast<const void*>(&helper_##name), T, traps); \
+    return runtime::Ok{};
+      TG_TRUNC(i32_trunc_f32_s, V::i32, true)
+      TG_TRUNC(i32_trunc_f32_u, V::i32, true)
+      TG_TRUNC(i32_trunc_f64_s, V::i32, true)
+      TG_TRUNC(i32_trunc_f64_u, V::i32, true)
+      TG_TRUNC(i64_trunc_f32_s, V::i64, true)
+      TG_TRUNC(i64_trunc_f32_u, V::i64, true)
+      TG_TRUNC(i64_trunc_f64_s, V::i64, true)
+      TG_TRUNC(i64_trunc_f64_u, V::i64, true)
+      TG_TRUNC(i32_trunc_sat_f32_s, V::i32, false)
+      TG_TRUNC(i32_trunc_sat_f32_u, V::i32, false)
+      TG_TRUNC(i32_trunc_sat_f64_s, V::i32, false)
+      TG_TRUNC(i32_trunc_sat_f64_u, V::i32, false)
+      TG_TRUNC(i64_trunc_sat_f32_s, V::i64, false)
+      TG_TRUNC(i64_trunc_sat_f32_u, V::i64, false)
+      TG_TRUNC(i64_trunc_sat_f64_s, V::i64, false)
+      TG_TRUNC(i64_trunc_sat_f64_u, V::i64, false)
+#undef TG_TRUNC
+
+#define TG_LOAD(name, size, sext, width, cls, T)                                    \
+  case Op::name:                                                                    \
+    load(MemAccess{OperandSize::size, sext, Width::width, RegClass::cls}, T, in.a); \
+    return runtime::Ok{};
+      TG_LOAD(i32_load, s32, false, w32, gp, V::i32)
+      TG_LOAD(i64_load, s64, false, w64, gp, V::i64)
+      TG_LOAD(f32_load, s32, false, w32, fp, V::f32)
+      TG_LOAD(f64_load, s64, false, w64, fp, V::f64)
+      TG_LOAD(i32_load8_s, s8, true, w32, gp, V::i32)
+      TG_LOAD(i32_load8_u, s8, false, w32, gp, V::i32)
+      TG_LOAD(i32_load16_s, s16, true, w32, gp, V::i32)
+      TG_LOAD(i32_load16_u, s16, false, w32, gp, V::i32)
+      TG_LOAD(i64_load8_s, s8, true, w64, gp, V::i64)
+      TG_LOAD(i64_load8_u, s8, false, w64, gp, V::i64)
+      TG_LOAD(i64_load16_s, s16, true, w64, gp, V::i64)
+      TG_LOAD(i64_load16_u, s16, false, w64, gp, V::i64)
+      TG_LOAD(i64_load32_s, s32, true, w64, gp, V::i64)
+      TG_LOAD(i64_load32_u, s32, false, w64, gp, V::i64)
+#undef TG_LOAD
+#define TG_STORE(name, size, width, cls)                                           \
+  case Op::name:                                                                   \
+    store(MemAccess{OperandSize::size, false, Width::width, RegClass::cls}, in.a); \
+    return runtime::Ok{};
+      TG_STORE(i32_store, s32, w32, gp)
+      TG_STORE(i64_store, s64, w64, gp)
+      TG_STORE(f32_store, s32, w32, fp)
+      TG_STORE(f64_store, s64, w64, fp)
+      TG_STORE(i32_store8, s8, w32, gp)
+      TG_STORE(i32_store16, s16, w32, gp)
+      TG_STORE(i64_store8, s8, w64, gp)
+      TG_STORE(i64_store16, s16, w64, gp)
+      TG_STORE(i64_store32, s32, w64, gp)
+#undef TG_STORE
+
+    case Op::memory_size: {
+      const Reg r = alloc(RegClass::gp);
+      masm_.load(OperandSize::s64, false, r, Mem{masm_.ctx(), ctx_offset::kMemSize});
+      masm_.int_binop_imm(IntBinOp::shr_u, Width::w64, r, r, 16);
+      push_reg(V::i32, r);
+      return runtime::Ok{};
+    }
+    case Op::memory_grow:
+      bulk_helper(reinterpret_cast<const void*>(&helper_memory_grow), {}, 1, {V::i32});
+      return runtime::Ok{};
+    case Op::memory_fill:
+      bulk_helper(reinterpret_cast<const void*>(&helper_memory_fill), {}, 3, {});
+      return runtime::Ok{};
+    case Op::memory_copy:
+      bulk_helper(reinterpret_cast<const void*>(&helper_memory_copy), {}, 3, {});
+      return runtime::Ok{};
+    case Op::memory_init:
+      bulk_helper(reinterpret_cast<const void*>(&helper_memory_init), {in.a}, 3, {});
+      return runtime::Ok{};
+    case Op::data_drop:
+      bulk_helper(reinterpret_cast<const void*>(&helper_data_drop), {in.a}, 0, {});
+      return runtime::Ok{};
+    case Op::table_get:
+      bulk_helper(reinterpret_cast<const void*>(&helper_table_get), {in.a}, 1,
+                  {module_.tables[in.a].elem});
+      return runtime::Ok{};
+    case Op::table_set:
+      bulk_helper(reinterpret_cast<const void*>(&helper_table_set), {in.a}, 2, {});
+      return runtime::Ok{};
+    case Op::table_size:
+      bulk_helper(reinterpret_cast<const void*>(&helper_table_size), {in.a}, 0, {V::i32});
+      return runtime::Ok{};
+    case Op::table_grow:
+      bulk_helper(reinterpret_cast<const void*>(&helper_table_grow), {in.a}, 2, {V::i32});
+      return runtime::Ok{};
+    case Op::table_fill:
+      bulk_helper(reinterpret_cast<const void*>(&helper_table_fill), {in.a}, 3, {});
+      return runtime::Ok{};
+    case Op::table_copy:
+      bulk_helper(reinterpret_cast<const void*>(&helper_table_copy),
+                  {in.a, static_cast<int64_t>(in.b)}, 3, {});
+      return runtime::Ok{};
+    case Op::table_init:
+      bulk_helper(reinterpret_cast<const void*>(&helper_table_init),
+                  {in.a, static_cast<int64_t>(in.b)}, 3, {});
+      return runtime::Ok{};
+    case Op::elem_drop:
+      bulk_helper(reinterpret_cast<const void*>(&helper_elem_drop), {in.a}, 0, {});
+      return runtime::Ok{};
+
+    case Op::ref_null:
+      push_imm(static_cast<V>(in.aux), 0);
+      return runtime::Ok{};
+    case Op::ref_is_null:
+      int_eqz(V::i64);
+      return runtime::Ok{};
+    case Op::ref_func: {
+      const Reg r = alloc(RegClass::gp);
+      masm_.load(OperandSize::s64, false, r, Mem{masm_.ctx(), ctx_offset::kFuncs});
+      masm_.load(OperandSize::s64, false, r, Mem{r, static_cast<int32_t>(8 * in.a)});
+      push_reg(V::funcref, r);
+      return runtime::Ok{};
+    }
+    default:
+      break;
+  }
+  return unsupported(std::string("operation ") + runtime::ir::op_name(in.op));
+}
+
+}  // namespace tollgate::jit

@@ -1,0 +1,81 @@
+// The JIT tier's public interface: whole-module compilation and calls into compiled code.
+// SPDX-License-Identifier: Apache-2.0
+//
+// A module compiles once, before any instance exists, into an immutable CompiledModule that every
+// instance of it shares (instances are bound at call time through the execution context). A
+// module using anything the JIT lacks is refused as a whole with Error{unsupported}; it then runs
+// on the interpreter. There is never half-compiled code.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "jit/masm.hpp"
+#include "runtime/base/result.hpp"
+#include "runtime/module.hpp"
+#include "runtime/store.hpp"
+
+namespace tollgate::jit {
+
+struct ExecContext;
+
+struct CompileOptions {
+  BoundsMode bounds = BoundsMode::explicit_checks;
+};
+
+/// Machine code for every defined function of one module, plus its entry trampoline.
+class CompiledModule {
+ public:
+  /// Runs `entry` with frame `fp` under `ctx`; 0 when it returned, 1 when it trapped (the kind
+  /// is in ctx->trap_kind).
+  using Trampoline = uint32_t (*)(ExecContext* ctx, uint64_t* fp, const void* entry);
+
+  CompiledModule(const runtime::Module& module,
+                 BoundsMode bounds,
+                 std::shared_ptr<void> code,
+                 Trampoline trampoline,
+                 std::vector<const void*> entries,
+                 size_t code_size)
+      : module_(&module),
+        bounds_(bounds),
+        code_(std::move(code)),
+        trampoline_(trampoline),
+        entries_(std::move(entries)),
+        code_size_(code_size) {}
+
+  const runtime::Module& module() const { return *module_; }
+  BoundsMode bounds() const { return bounds_; }
+  Trampoline trampoline() const { return trampoline_; }
+  /// Code of defined function `f` (an index in the module's function space).
+  const void* entry(runtime::FuncIdx f) const { return entries_[f - module_->num_imported_funcs]; }
+  size_t code_size() const { return code_size_; }
+
+ private:
+  const runtime::Module* module_;
+  BoundsMode bounds_;
+  std::shared_ptr<void> code_;  ///< the executable memory, released with the last owner
+  Trampoline trampoline_;
+  std::vector<const void*> entries_;
+  size_t code_size_;
+};
+
+/// True when this build has a backend for the host ISA.
+bool available();
+
+/// Compiles every function of `module`, which must outlive the result. Error{unsupported} when
+/// the module uses an operation the JIT lacks or the host has no backend.
+runtime::Result<std::shared_ptr<const CompiledModule>> compile_module(
+    const runtime::Module& module,
+    const CompileOptions& options = {});
+
+/// Calls `func` with `args` (checked against its type) on compiled code. `func` must be a wasm
+/// function of an instance of `code`'s module; any other function goes to runtime::call.
+runtime::CallResult invoke(const CompiledModule& code,
+                           runtime::Store& store,
+                           runtime::Function& func,
+                           std::span<const runtime::Value> args,
+                           const runtime::CallOptions& options = {});
+
+}  // namespace tollgate::jit
