@@ -117,9 +117,10 @@ std::vector<Case> cases_of(const char* key) {
   for (const auto& [name, p] : expectations()) {
     const json::array& cases = p.at(key).get_array();
     for (size_t i = 0; i < cases.size(); ++i) {
-      std::string label = std::string(name) + "_" + std::to_string(i);
+      std::string label(name);
+      label.append("_").append(std::to_string(i));
       if (const json::value* f = cases[i].get_object().if_contains("fixture"))
-        label += "_" + std::string(f->get_string());
+        label.append("_").append(f->get_string());
       out.push_back({std::string(name), i, test_name(label)});
     }
   }
@@ -146,15 +147,17 @@ TEST_P(PolicyCase, matches_expectation) {
 
   kw::ValidationResponse r = kw::evaluate(*p, request, settings);
   EXPECT_EQ(r.accepted, expect.at("accepted").as_bool()) << r.message.value_or("(no message)");
-  if (const json::value* m = expect.if_contains("message"))
+  if (const json::value* m = expect.if_contains("message")) {
     EXPECT_EQ(r.message, std::string(m->get_string()));
-  else
+  } else {
     EXPECT_FALSE(r.message) << *r.message;
+  }
   if (const json::value* code = expect.if_contains("code")) {
-    if (code->is_null())
+    if (code->is_null()) {
       EXPECT_FALSE(r.code) << *r.code;
-    else
+    } else {
       EXPECT_EQ(r.code, code->to_number<int64_t>());
+    }
   }
 
   const json::value* mutation = expect.if_contains("mutation");
@@ -195,8 +198,9 @@ TEST_P(SettingsCase, matches_expectation) {
   ASSERT_TRUE(p);
   kw::SettingsValidationResponse r = kw::validate_settings(*p, expect.at("settings"));
   EXPECT_EQ(r.valid, expect.at("valid").as_bool()) << r.message.value_or("");
-  if (const json::value* m = expect.if_contains("message"))
+  if (const json::value* m = expect.if_contains("message")) {
     EXPECT_EQ(r.message, std::string(m->get_string()));
+  }
   if (const json::value* prefix = expect.if_contains("message_prefix")) {
     ASSERT_TRUE(r.message);
     EXPECT_EQ(r.message->rfind(std::string(prefix->get_string()), 0), 0u) << *r.message;
