@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -163,6 +164,280 @@ TEST(jit, integer_arithmetic) {
   t.same("wrap", {i64(0x1234567887654321ull)});
   t.same("ext_u", {i32(0x80000000)});
   t.same("ext_s", {i32(0x80000000)});
+}
+
+TEST(jit, control_flow_and_fuel) {
+  BothTiers t(R"((module
+    (func $fac (export "fac") (param i64) (result i64)
+      (if (result i64) (i64.eqz (local.get 0)) (then (i64.const 1))
+        (else (i64.mul (local.get 0) (call $fac (i64.sub (local.get 0) (i64.const 1)))))))
+    (func (export "sum") (param $n i32) (result i32) (local $s i32)
+      (block $done (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $s (i32.add (local.get $s) (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $l)))
+      (local.get $s))
+    (func (export "switch") (param i32) (result i32)
+      (block $d (block $c (block $b (block $a
+        (br_table $a $b $c $d (local.get 0)))
+        (return (i32.const 10)))
+        (return (i32.const 11)))
+        (return (i32.const 12)))
+      (i32.const 13))
+    (func (export "table_keep") (param i32) (result i32)
+      (block $out (result i32)
+        (i32.const 1) (i32.const 2) (drop)
+        (br_table $out $out (i32.const 40) (local.get 0))
+        (drop)))
+    (func (export "brif_value") (param i32) (result i32)
+      (block $b (result i32)
+        (i32.const 5) (i32.const 6) (drop)
+        (br_if $b (i32.const 7) (local.get 0))
+        (drop) (drop) (i32.const 8)))
+    (func (export "sel") (param i32 i64 i64) (result i64)
+      (select (local.get 1) (local.get 2) (local.get 0)))
+    (func (export "self") (param f64 f64 i32) (result f64)
+      (select (local.get 0) (local.get 1) (local.get 2)))
+    (func (export "multi") (param i32) (result i32 i64)
+      (local.get 0) (i64.extend_i32_u (i32.add (local.get 0) (i32.const 1))))
+    (func (export "callmulti") (result i64) (local i64)
+      (call 7 (i32.const 4)) (local.set 0) (i64.extend_i32_u) (local.get 0) (i64.add))
+    (func (export "unreachable") (unreachable))
+    (func $inf (export "inf") (call $inf))
+    (func (export "spin") (loop $l (br $l)))
+  ))");
+  t.same("fac", {i64(20)});
+  t.same("fac", {i64(20)}, 1000);
+  t.same("sum", {i32(100)});
+  for (uint64_t fuel = 0; fuel < 60; ++fuel)
+    t.same("sum", {i32(5)}, fuel);
+  for (uint32_t i = 0; i < 6; ++i)
+    t.same("switch", {i32(i)});
+  t.same("switch", {i32(0xFFFFFFFF)});
+  t.same("table_keep", {i32(0)});
+  t.same("table_keep", {i32(7)});
+  t.same("brif_value", {i32(0)});
+  t.same("brif_value", {i32(1)});
+  t.same("sel", {i32(0), i64(1), i64(2)});
+  t.same("sel", {i32(3), i64(1), i64(2)});
+  t.same("self", {f64(1.5), f64(2.5), i32(0)});
+  t.same("self", {f64(1.5), f64(2.5), i32(1)});
+  t.same("multi", {i32(9)});
+  t.same("callmulti", {});
+  const CallResult u = t.same("unreachable", {});
+  ASSERT_TRUE(u.trap);
+  EXPECT_EQ(u.trap->kind, TrapKind::unreachable);
+  const CallResult inf = t.same("inf", {});
+  ASSERT_TRUE(inf.trap);
+  EXPECT_EQ(inf.trap->kind, TrapKind::call_stack_exhausted);
+  t.same("inf", {}, 5000);
+  const CallResult spin = t.same("spin", {}, 12345);
+  ASSERT_TRUE(spin.trap);
+  EXPECT_EQ(spin.trap->kind, TrapKind::out_of_fuel);
+}
+
+TEST(jit, interrupt_flag_stops_a_loop) {
+  BothTiers t(R"((module (func (export "spin") (loop $l (br $l)))))");
+  ASSERT_TRUE(t.code);
+  std::atomic<bool> stop{true};
+  CallOptions o;
+  o.interrupt = &stop;
+  const CallResult r = t.run_jit("spin", {}, o);
+  ASSERT_TRUE(r.trap);
+  EXPECT_EQ(r.trap->kind, TrapKind::interrupted);
+}
+
+TEST(jit, memory_globals_and_bulk) {
+  BothTiers t(R"((module
+    (memory 1 3)
+    (global $g (mut i64) (i64.const 5))
+    (global $f (mut f32) (f32.const 1.5))
+    (data (i32.const 8) "\01\02\03\04\05\06\07\08\ff\fe")
+    (func (export "ld") (param i32) (result i64) (i64.load offset=4 (local.get 0)))
+    (func (export "ld8s") (param i32) (result i32) (i32.load8_s (local.get 0)))
+    (func (export "ld16u") (param i32) (result i64) (i64.load16_u (local.get 0)))
+    (func (export "ld32s") (param i32) (result i64) (i64.load32_s offset=65530 (local.get 0)))
+    (func (export "st") (param i32 i64) (result i64)
+      (i64.store16 (local.get 0) (local.get 1)) (i64.load (local.get 0)))
+    (func (export "stf") (param i32 f64) (result f64)
+      (f64.store offset=3 (local.get 0) (local.get 1)) (f64.load offset=3 (local.get 0)))
+    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+    (func (export "size") (result i32) (memory.size))
+    (func (export "glob") (param i64) (result i64)
+      (global.set $g (i64.add (global.get $g) (local.get 0))) (global.get $g))
+    (func (export "globf") (result f32)
+      (global.set $f (f32.mul (global.get $f) (f32.const 3))) (global.get $f))
+    (func (export "fill") (param i32 i32 i32) (result i64)
+      (memory.fill (local.get 0) (local.get 1) (local.get 2)) (i64.load (i32.const 0)))
+    (func (export "copy") (param i32 i32 i32) (result i64)
+      (memory.copy (local.get 0) (local.get 1) (local.get 2)) (i64.load (i32.const 0)))
+  ))");
+  t.same("ld", {i32(4)});
+  t.same("ld", {i32(65524)});
+  t.same("ld", {i32(65525)});
+  t.same("ld", {i32(0xFFFFFFFF)});
+  t.same("ld8s", {i32(16)});
+  t.same("ld16u", {i32(16)});
+  t.same("ld32s", {i32(2)});
+  t.same("ld32s", {i32(3)});
+  t.same("st", {i32(100), i64(0x123456789)});
+  t.same("st", {i32(65535), i64(1)});
+  t.same("stf", {i32(20), f64(-2.25)});
+  t.same("size", {});
+  t.same("grow", {i32(1)}, 1000);
+  t.same("grow", {i32(1)}, 10);
+  t.same("grow", {i32(5)});
+  t.same("size", {});
+  t.same("ld", {i32(65525)});
+  t.same("glob", {i64(7)});
+  t.same("globf", {});
+  t.same("fill", {i32(0), i32(0xAB), i32(6)}, 100);
+  t.same("fill", {i32(65530), i32(1), i32(1000)}, 100);
+  t.same("copy", {i32(0), i32(8), i32(8)});
+  t.same("copy", {i32(0), i32(0xFFFF0000), i32(8)});
+}
+
+TEST(jit, floats_and_conversions) {
+  BothTiers t(R"((module
+    (func (export "add") (param f32 f32) (result f32) (f32.add (local.get 0) (local.get 1)))
+    (func (export "div") (param f64 f64) (result f64) (f64.div (local.get 0) (local.get 1)))
+    (func (export "min") (param f32 f32) (result f32) (f32.min (local.get 0) (local.get 1)))
+    (func (export "max") (param f64 f64) (result f64) (f64.max (local.get 0) (local.get 1)))
+    (func (export "copysign") (param f64 f64) (result f64) (f64.copysign (local.get 0) (local.get 1)))
+    (func (export "copysign32") (param f32 f32) (result f32) (f32.copysign (local.get 0) (local.get 1)))
+    (func (export "neg") (param f32) (result f32) (f32.neg (local.get 0)))
+    (func (export "abs") (param f64) (result f64) (f64.abs (local.get 0)))
+    (func (export "sqrt") (param f64) (result f64) (f64.sqrt (local.get 0)))
+    (func (export "nearest") (param f32) (result f32) (f32.nearest (local.get 0)))
+    (func (export "floor") (param f64) (result f64) (f64.floor (local.get 0)))
+    (func (export "lt") (param f64 f64) (result i32) (f64.lt (local.get 0) (local.get 1)))
+    (func (export "ne") (param f32 f32) (result i32) (f32.ne (local.get 0) (local.get 1)))
+    (func (export "eq") (param f32 f32) (result i32) (f32.eq (local.get 0) (local.get 1)))
+    (func (export "ge") (param f64 f64) (result i32) (f64.ge (local.get 0) (local.get 1)))
+    (func (export "trunc") (param f64) (result i32) (i32.trunc_f64_s (local.get 0)))
+    (func (export "trunc_u64") (param f32) (result i64) (i64.trunc_f32_u (local.get 0)))
+    (func (export "sat") (param f64) (result i32) (i32.trunc_sat_f64_u (local.get 0)))
+    (func (export "cvt_u64") (param i64) (result f32) (f32.convert_i64_u (local.get 0)))
+    (func (export "cvt_u64d") (param i64) (result f64) (f64.convert_i64_u (local.get 0)))
+    (func (export "cvt_u32") (param i32) (result f64) (f64.convert_i32_u (local.get 0)))
+    (func (export "cvt_s32") (param i32) (result f32) (f32.convert_i32_s (local.get 0)))
+    (func (export "demote") (param f64) (result f32) (f32.demote_f64 (local.get 0)))
+    (func (export "bits") (param f32) (result i32) (i32.reinterpret_f32 (local.get 0)))
+    (func (export "konst") (result f64) (f64.add (f64.const 0.1) (f64.const 0.2)))
+  ))");
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  t.same("add", {f32(1.5f), f32(2.25f)});
+  t.same("div", {f64(1), f64(0)});
+  t.same("min", {f32(0.0f), f32(-0.0f)});
+  t.same("min", {f32(-0.0f), f32(0.0f)});
+  t.same("min", {f32(3), f32(2)});
+  t.same("max", {f64(-0.0), f64(0.0)});
+  t.same("max", {f64(-1), f64(-2)});
+  t.same("copysign", {f64(2), f64(-0.0)});
+  t.same("copysign32", {f32(-2), f32(1)});
+  t.same("neg", {f32(nan)});
+  t.same("abs", {f64(-3)});
+  t.same("sqrt", {f64(2)});
+  t.same("nearest", {f32(2.5f)});
+  t.same("nearest", {f32(-3.5f)});
+  t.same("floor", {f64(-0.5)});
+  t.same("lt", {f64(1), f64(2)});
+  t.same("lt", {f64(std::numeric_limits<double>::quiet_NaN()), f64(2)});
+  t.same("ne", {f32(nan), f32(nan)});
+  t.same("eq", {f32(nan), f32(nan)});
+  t.same("eq", {f32(1), f32(1)});
+  t.same("ge", {f64(2), f64(2)});
+  t.same("trunc", {f64(-3.9)});
+  t.same("trunc", {f64(3e9)});
+  t.same("trunc", {f64(std::numeric_limits<double>::quiet_NaN())});
+  t.same("trunc_u64", {f32(1e19f)});
+  t.same("trunc_u64", {f32(-1.0f)});
+  t.same("sat", {f64(-5)});
+  t.same("sat", {f64(1e20)});
+  t.same("cvt_u64", {i64(~0ull)});
+  t.same("cvt_u64", {i64(0x8000008000000001ull)});
+  t.same("cvt_u64d", {i64(0x8000000000000401ull)});
+  t.same("cvt_u64d", {i64(12345)});
+  t.same("cvt_u32", {i32(0xFFFFFFFF)});
+  t.same("cvt_s32", {i32(0xFFFFFFFF)});
+  t.same("demote", {f64(1e300)});
+  t.same("bits", {f32(-1.0f)});
+  t.same("konst", {});
+}
+
+TEST(jit, indirect_and_host_calls) {
+  auto module = test::load_wat(R"((module
+    (import "env" "twice" (func $twice (param i32) (result i32)))
+    (type $ii (func (param i32) (result i32)))
+    (table 4 funcref)
+    (elem (i32.const 0) $inc $twice $wrong)
+    (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+    (func $wrong (param i64) (result i64) (local.get 0))
+    (func (export "dispatch") (param i32 i32) (result i32)
+      (call_indirect (type $ii) (local.get 1) (local.get 0)))
+    (func (export "host") (param i32) (result i32) (call $twice (local.get 0)))
+  ))");
+  ASSERT_TRUE(module);
+  auto compiled = compile_module(*module);
+  ASSERT_TRUE(compiled.ok()) << compiled.error().message;
+  for (int tier = 0; tier < 2; ++tier) {
+    Store store;
+    runtime::FuncType type{{runtime::ValType::i32}, {runtime::ValType::i32}};
+    runtime::Function* twice =
+        store.create_host_function(type,
+                                   [](runtime::HostContext&, std::span<const Value> args,
+                                      std::span<Value> results) -> std::optional<runtime::Trap> {
+                                     if (args[0].i32 == 13)
+                                       return runtime::Trap{TrapKind::host_error, "unlucky", 0};
+                                     results[0] = Value::make_i32(args[0].i32 * 2);
+                                     return std::nullopt;
+                                   });
+    const runtime::Extern imports[] = {runtime::Extern::of(twice)};
+    auto inst = runtime::instantiate(store, module, imports);
+    ASSERT_TRUE(inst.ok());
+    auto run = [&](std::string_view name, std::vector<Value> args) {
+      runtime::Function* f = (*inst)->exported_function(name);
+      return tier == 0 ? runtime::call(store, *f, args) : invoke(**compiled, store, *f, args);
+    };
+    SCOPED_TRACE(tier == 0 ? "interp" : "jit");
+    EXPECT_EQ(run("dispatch", {i32(0), i32(41)}).values.at(0).i32, 42u);
+    EXPECT_EQ(run("dispatch", {i32(1), i32(21)}).values.at(0).i32, 42u);
+    EXPECT_EQ(run("dispatch", {i32(2), i32(1)}).trap->kind, TrapKind::indirect_call_type_mismatch);
+    EXPECT_EQ(run("dispatch", {i32(3), i32(1)}).trap->kind, TrapKind::uninitialized_element);
+    EXPECT_EQ(run("dispatch", {i32(4), i32(1)}).trap->kind, TrapKind::undefined_element);
+    EXPECT_EQ(run("host", {i32(8)}).values.at(0).i32, 16u);
+    const CallResult bad = run("host", {i32(13)});
+    ASSERT_TRUE(bad.trap);
+    EXPECT_EQ(bad.trap->message(), "host error: unlucky");
+  }
+}
+
+TEST(jit, refuses_simd_modules_whole) {
+  auto module = test::load_wat(R"((module
+    (func (export "ok") (result i32) (i32.const 1))
+    (func (export "simd") (result i32) (i32x4.extract_lane 0 (v128.const i32x4 1 2 3 4)))))");
+  ASSERT_TRUE(module);
+  auto compiled = compile_module(*module);
+  ASSERT_FALSE(compiled.ok());
+  EXPECT_EQ(compiled.error().kind, runtime::ErrorKind::unsupported);
+}
+
+TEST(jit, instances_share_code) {
+  auto module = test::load_wat(R"((module (global $g (mut i32) (i32.const 0))
+    (func (export "bump") (result i32)
+      (global.set $g (i32.add (global.get $g) (i32.const 1))) (global.get $g))))");
+  ASSERT_TRUE(module);
+  auto compiled = compile_module(*module);
+  ASSERT_TRUE(compiled.ok());
+  Store store;
+  auto a = runtime::instantiate(store, module, {});
+  auto b = runtime::instantiate(store, module, {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  invoke(**compiled, store, *(*a)->exported_function("bump"), {});
+  invoke(**compiled, store, *(*a)->exported_function("bump"), {});
+  EXPECT_EQ(invoke(**compiled, store, *(*a)->exported_function("bump"), {}).values.at(0).i32, 3u);
+  EXPECT_EQ(invoke(**compiled, store, *(*b)->exported_function("bump"), {}).values.at(0).i32, 1u);
 }
 
 }  // namespace
