@@ -1,7 +1,7 @@
 // Spec-test runner: runs one wast2json script of the official WebAssembly test suite on the
 // runtime. SPDX-License-Identifier: Apache-2.0
 //
-// Usage: spec_runner [--tier interp] [--simd run|skip] [--max-call-depth N] [--command-timeout S]
+// Usage: spec_runner [--tier interp|jit] [--simd run|skip] [--max-call-depth N] [--command-timeout S]
 //                    [--verbose] FILE.json
 //
 // Every command of the script runs in one Store, in order, and one failing command never stops the
@@ -33,6 +33,7 @@
 
 #include <boost/json.hpp>
 
+#include "jit/jit.hpp"
 #include "runtime/base/limits.hpp"
 #include "runtime/base/result.hpp"
 #include "runtime/module.hpp"
@@ -62,7 +63,9 @@ using runtime::V128;
 using runtime::ValType;
 using runtime::Value;
 
-enum class Tier : uint8_t { interp };
+/// `jit`: every module the JIT compiles runs on it; a module it refuses runs interpreted and is
+/// counted apart, so a clean result is never silently the interpreter's.
+enum class Tier : uint8_t { interp, jit };
 
 struct Options {
   Tier tier = Tier::interp;
@@ -518,6 +521,16 @@ class ScriptRunner {
   }
 
   uint32_t passed() const { return passed_; }
+  /// One line on what the JIT ran: modules compiled and refused (with the first reasons), calls.
+  std::string jit_summary() const {
+    std::string s = "jit: " + std::to_string(jit_code_.size()) + " modules compiled, " +
+                    std::to_string(jit_refused_) + " refused (run interpreted); " +
+                    std::to_string(jit_calls_) + " calls on the jit, " +
+                    std::to_string(interp_calls_) + " interpreted";
+    for (const auto& [why, n] : jit_refusals_)
+      s += "\n  refused x" + std::to_string(n) + ": " + why;
+    return s;
+  }
   uint32_t failed() const { return failed_; }
   uint32_t skipped() const { return skipped_; }
 
@@ -615,6 +628,8 @@ class ScriptRunner {
       return out;
     }
     out.module = decoded.value();
+    if (options_.tier == Tier::jit)
+      compile_for_jit(out.module);
     if (!instantiate)
       return out;
     watchdog_.arm();
@@ -731,7 +746,7 @@ class ScriptRunner {
       return out;
     }
     watchdog_.arm();
-    CallResult result = runtime::call(store_, *func, args, call_options_);
+    CallResult result = call(*func, args);
     watchdog_.disarm();
     if (!result.trap) {
       out.state = ActionOutcome::State::returned;
@@ -937,6 +952,36 @@ class ScriptRunner {
   const Options& options_;
   std::filesystem::path dir_;
   std::string source_;
+  void compile_for_jit(const std::shared_ptr<const Module>& module) {
+    runtime::Result<std::shared_ptr<const jit::CompiledModule>> code = jit::compile_module(*module);
+    if (code.ok()) {
+      jit_code_.emplace(module.get(), JitEntry{module, code.value()});
+      return;
+    }
+    ++jit_refused_;
+    ++jit_refusals_[code.error().message];
+  }
+  CallResult call(runtime::Function& func, std::span<const Value> args) {
+    if (options_.tier == Tier::jit && !func.is_host() && func.instance != nullptr) {
+      auto it = jit_code_.find(func.instance->module.get());
+      if (it != jit_code_.end()) {
+        ++jit_calls_;
+        return jit::invoke(*it->second.code, store_, func, args, call_options_);
+      }
+    }
+    ++interp_calls_;
+    return runtime::call(store_, func, args, call_options_);
+  }
+
+  struct JitEntry {
+    std::shared_ptr<const Module> module;  ///< keeps the key alive
+    std::shared_ptr<const jit::CompiledModule> code;
+  };
+  std::map<const Module*, JitEntry> jit_code_;
+  std::map<std::string, uint32_t> jit_refusals_;
+  uint32_t jit_refused_ = 0;
+  uint32_t jit_calls_ = 0;
+  uint32_t interp_calls_ = 0;
   runtime::Store store_;
   runtime::Linker linker_;
   Watchdog watchdog_;
@@ -952,7 +997,7 @@ class ScriptRunner {
 
 int usage(const char* message) {
   std::fprintf(stderr,
-               "spec_runner: %s\nusage: spec_runner [--tier interp] [--simd run|skip] "
+               "spec_runner: %s\nusage: spec_runner [--tier interp|jit] [--simd run|skip] "
                "[--max-call-depth N] [--command-timeout SECONDS] [--verbose] FILE.json\n",
                message);
   return 2;
@@ -970,9 +1015,13 @@ int run_main(int argc, char** argv) {
     bool has_value = i + 1 < argc;
     if (arg == "--tier" && has_value) {
       std::string_view tier = argv[++i];
-      if (tier != "interp")
-        return usage("unknown or unavailable tier (available: interp)");
-      options.tier = Tier::interp;
+      if (tier == "jit" && jit::available())
+        options.tier = Tier::jit;
+      else if (tier == "interp")
+        options.tier = Tier::interp;
+      else
+        return usage(jit::available() ? "unknown tier (available: interp, jit)"
+                                      : "unknown or unavailable tier (available: interp)");
     } else if (arg == "--simd" && has_value) {
       std::string_view mode = argv[++i];
       if (mode != "run" && mode != "skip")
@@ -1020,6 +1069,8 @@ int run_main(int argc, char** argv) {
 
   ScriptRunner runner(options, json_path.parent_path(), shown);
   runner.run(commands->get_array());
+  if (options.tier == Tier::jit)
+    std::printf("%s\n", runner.jit_summary().c_str());
   std::printf("%s\n%u passed, %u failed, %u skipped\n",
               std::filesystem::path(wast).filename().string().c_str(), runner.passed(),
               runner.failed(), runner.skipped());
