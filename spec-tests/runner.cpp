@@ -1,8 +1,10 @@
 // Spec-test runner: runs one wast2json script of the official WebAssembly test suite on the
 // runtime. SPDX-License-Identifier: Apache-2.0
 //
-// Usage: spec_runner [--tier interp|jit] [--simd run|skip] [--max-call-depth N] [--command-timeout S]
-//                    [--verbose] FILE.json
+// Usage: spec_runner [--tier interp|jit] [--simd run|skip] [--max-call-depth N]
+//                    [--command-timeout S] [--verbose] FILE.json
+// With --tier jit a line before the totals says how many modules the JIT compiled and refused
+// (refused ones run interpreted) and how many calls ran on each tier.
 //
 // Every command of the script runs in one Store, in order, and one failing command never stops the
 // file. Each failure is printed as `file.wast:line: ...`; the last two lines are the .wast name and
