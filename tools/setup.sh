@@ -9,6 +9,7 @@ packages=(
   clang-14 lld-14 libclang-rt-14-dev libclang-rt-14-dev-wasm32 wasi-libc
   wabt binaryen
   libyaml-cpp-dev python3 python3-yaml
+  curl openssl  # the demo's client; test certificates
   wrk  # load generator of bench/server_bench.sh
   rustc cargo libstd-rust-dev-wasm32 librust-serde-json-dev librust-serde-derive-dev
 )

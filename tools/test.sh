@@ -10,8 +10,11 @@ echo "== meson test: unit (gtest), spec (one test per .wast), smoke suites"
 meson test -C build --no-rebuild --print-errorlogs --num-processes 2 || status=1
 
 echo "== unit tests (gtest summary)"
-for t in build/tests/unit_tests build/tests/hostabi_tests; do
-  if [ -x "$t" ]; then "$t" --gtest_brief=1 | tail -n 3 || status=1; fi
+for t in build/tests/*_tests; do
+  if [ -x "$t" ]; then
+    echo "-- $t"
+    "$t" --gtest_brief=1 | tail -n 3 || status=1
+  fi
 done
 
 echo "== WebAssembly spec suite on the interpreter (assertions per file)"
