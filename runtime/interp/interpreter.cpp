@@ -430,11 +430,15 @@ enum XOp : uint16_t {
   x_poll = ir::kOpCount,  ///< unmetered fuel_poll: only the interruption check
   x_copy,                 ///< fp[d] = fp[a]
   x_copy2,                ///< fp[d] = fp[a], then fp[b] = fp[x]
-  x_const,                ///< fp[d] = imm
-  x_move,                 ///< fp[d .. d+b) = fp[a .. a+b), d < a
-  x_ret1,                 ///< return the one slot fp[a]
-  x_jmp_poll,             ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
-  x_br_if_poll,           ///< conditional back-edges, likewise
+  x_mem_copy1,            ///< a store of what the previous load read, same width: see fuse_store
+  x_mem_copy2,
+  x_mem_copy4,
+  x_mem_copy8,
+  x_const,       ///< fp[d] = imm
+  x_move,        ///< fp[d .. d+b) = fp[a .. a+b), d < a
+  x_ret1,        ///< return the one slot fp[a]
+  x_jmp_poll,    ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
+  x_br_if_poll,  ///< conditional back-edges, likewise
   x_br_unless_poll,
 #define X(name, load, get, T, expr) x_##name##_ld,
   TG_LOAD_BINOPS(X)
@@ -778,6 +782,7 @@ class Translator {
   }
   void set_local(uint32_t slot, bool tee);
   bool fuse_load(Op op, size_t n);
+  bool fuse_store(const ir::Instr& in, size_t n);
   void translate_one(const ir::Instr& in);
 
   struct Fixup {
@@ -835,6 +840,63 @@ void Translator::cond_branch(bool if_nonzero, uint32_t target, uint32_t drop) {
   }
   link(emit(static_cast<uint16_t>(if_nonzero ? Op::br_if : Op::br_unless), 0, c), target, height);
   last_cond_ = out_->code.size() - 1;
+}
+
+// Bytes a plain or constant-offset load reads (0 for anything else), and a store writes.
+uint32_t load_width(uint16_t op) {
+  switch (op) {
+#define X(name, T, conv)                \
+  case static_cast<uint16_t>(Op::name): \
+  case x_##name##_k:                    \
+    return sizeof(T);
+    TG_LOADS(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+uint32_t store_width(Op op) {
+  switch (op) {
+#define X(name, T) \
+  case Op::name:   \
+    return sizeof(T);
+    TG_STORES(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// A store of the value the last instruction loaded, of the same width, becomes one memory-to-
+// memory copy: d = source slot, b = its constant, imm >> 32 = its offset; a = destination slot,
+// imm & 0xFFFFFFFF = its constant, x = its offset. Bounds are checked load first, as before.
+bool Translator::fuse_store(const ir::Instr& in, size_t n) {
+  const VEntry& v = vs_[n - 1];
+  const VEntry& addr = vs_[n - 2];
+  const uint32_t width = store_width(in.op);
+  if (!fusable_ || v.kind != VKind::temp || out_->code.back().d != v.slot ||
+      load_width(ops_.back()) != width)
+    return false;
+  if (addr.kind != VKind::local && addr.kind != VKind::temp && addr.kind != VKind::add_const)
+    return false;
+  Ins& li = out_->code.back();
+  const uint16_t fused = width == 1   ? x_mem_copy1
+                         : width == 2 ? x_mem_copy2
+                         : width == 4 ? x_mem_copy4
+                                      : x_mem_copy8;
+  const uint32_t dst_k = addr.kind == VKind::add_const ? static_cast<uint32_t>(addr.value) : 0;
+  const uint32_t src_k = static_cast<uint32_t>(li.imm);
+  const uint32_t src_off = li.x;
+  li.d = li.a;
+  li.b = static_cast<int32_t>(src_k);
+  li.a = addr.slot;
+  li.x = in.a;
+  li.imm = uint64_t{dst_k} | (uint64_t{src_off} << 32);
+  li.h = h_[fused];
+  ops_.back() = fused;
+  fusable_ = false;
+  vs_.resize(n - 2);
+  return true;
 }
 
 // A binary operation on the value the last instruction loaded takes over that load.
@@ -1149,6 +1211,8 @@ void Translator::translate_one(const ir::Instr& in) {
       return;
     }
     case Form::store: {
+      if (fuse_store(in, n))
+        return;
       const VEntry& val = vs_[n - 1];
       // A constant value that sign-extends from 32 bits (every narrow store's does).
       const bool narrow = in.op != Op::i64_store && in.op != Op::f64_store;
@@ -1276,8 +1340,9 @@ template <bool Metering>
       &&L_select_v128, &&L_local_get_v128, &&L_local_set_v128, &&L_local_tee_v128,
       &&L_global_get_v128, &&L_global_set_v128,
       // XOp
-      &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_jmp_poll,
-      &&L_x_br_if_poll, &&L_x_br_unless_poll,
+      &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_mem_copy1, &&L_x_mem_copy2, &&L_x_mem_copy4,
+      &&L_x_mem_copy8, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_jmp_poll, &&L_x_br_if_poll,
+      &&L_x_br_unless_poll,
 #define X(name, load, get, T, expr) &&L_##name##_ld,
       TG_LOAD_BINOPS(X)
 #undef X
@@ -1401,6 +1466,29 @@ L_x_br_unless_poll:
   TG_FALL();
 
   // ---- moves ----
+#define TG_MEM_COPY(bytes)                                                          \
+  {                                                                                 \
+    const uint64_t src =                                                            \
+        uint64_t{u32(fp[ip->d] + static_cast<uint32_t>(ip->b))} + (ip->imm >> 32);  \
+    if (src + (bytes) > mem_size)                                                   \
+      TG_TRAP(memory_out_of_bounds);                                                \
+    const uint64_t dst = uint64_t{u32(A + static_cast<uint32_t>(ip->imm))} + ip->x; \
+    if (dst + (bytes) > mem_size)                                                   \
+      TG_TRAP(memory_out_of_bounds);                                                \
+    uint8_t buf[bytes];                                                             \
+    std::memcpy(buf, mem + src, (bytes));                                           \
+    std::memcpy(mem + dst, buf, (bytes));                                           \
+    TG_NEXT();                                                                      \
+  }
+L_x_mem_copy1:
+  TG_MEM_COPY(1)
+L_x_mem_copy2:
+  TG_MEM_COPY(2)
+L_x_mem_copy4:
+  TG_MEM_COPY(4)
+L_x_mem_copy8:
+  TG_MEM_COPY(8)
+#undef TG_MEM_COPY
 L_x_copy2:
   fp[ip->d] = fp[ip->a];
   fp[ip->b] = fp[static_cast<int32_t>(ip->x)];

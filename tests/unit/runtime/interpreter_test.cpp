@@ -729,6 +729,22 @@ TEST(InterpreterTest, DeferredOperandsKeepTheirValues) {
       f64.sub
       i32.trunc_f64_s
       i32.add)
+    (func (export "move") (param i32 i32) (result i64)
+      ;; mem[dst+1 ..] = mem[src ..] byte-wise and as a word, then read it back
+      local.get 1
+      i32.const 1
+      i32.add
+      local.get 0
+      i32.load8_u offset=1
+      i32.store8
+      local.get 1
+      local.get 0
+      i32.const 8
+      i32.add
+      i64.load
+      i64.store offset=8
+      local.get 1
+      i64.load offset=8)
     (func (export "wrap") (result i32)
       i32.const 0
       i32.const 0xFFFFFFFF
@@ -749,6 +765,15 @@ TEST(InterpreterTest, DeferredOperandsKeepTheirValues) {
   EXPECT_EQ(ok_i64(fx.call("small_consts", {i32(64)})),
             0xFFFFFFFFFFFFFFFDull ^ std::bit_cast<uint64_t>(1.5));
   EXPECT_EQ(trap_of(fx.call("wrap")), "out of bounds memory access");
+  mem[301] = 0xAB;
+  for (int i = 0; i < 8; ++i)
+    mem[308 + i] = static_cast<uint8_t>(i + 1);
+  EXPECT_EQ(ok_i64(fx.call("move", {i32(300), i32(400)})), 0x0807060504030201ull);
+  EXPECT_EQ(mem[401], 0xAB);
+  // The load is checked first; a failing store has no effect.
+  EXPECT_EQ(trap_of(fx.call("move", {i32(65535), i32(500)})), "out of bounds memory access");
+  EXPECT_EQ(mem[501], 0);
+  EXPECT_EQ(trap_of(fx.call("move", {i32(300), i32(65535)})), "out of bounds memory access");
   // p = 200: (5 + 200) - (200 ^ 7) + trunc(2.5 - 0.0) = 205 - 207 + 2.
   EXPECT_EQ(ok_i32(fx.call("load_operands", {i32(200)})), 0u);
   EXPECT_EQ(trap_of(fx.call("load_operands", {i32(65530)})), "out of bounds memory access");
