@@ -440,5 +440,54 @@ TEST(jit, instances_share_code) {
   EXPECT_EQ(invoke(**compiled, store, *(*b)->exported_function("bump"), {}).values.at(0).i32, 1u);
 }
 
+// A host function that calls back into the same module: the nested call runs on the JIT above the
+// outer frames, and a trap inside it surfaces through both activations.
+TEST(jit, host_function_reenters_the_jit) {
+  auto module = test::load_wat(R"((module
+    (import "env" "back" (func $back (param i32) (result i32)))
+    (func $down (export "down") (param i32) (result i32)
+      (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 100))
+        (else (i32.add (i32.const 1) (call $back (i32.sub (local.get 0) (i32.const 1)))))))
+    (func (export "boom") (param i32) (result i32)
+      (if (i32.eqz (local.get 0)) (then unreachable))
+      (call $back (i32.sub (local.get 0) (i32.const 1))))))");
+  ASSERT_TRUE(module);
+  auto compiled = compile_module(*module);
+  ASSERT_TRUE(compiled.ok());
+  Store store;
+  Instance* inst = nullptr;
+  std::string target = "down";
+  runtime::FuncType type{{runtime::ValType::i32}, {runtime::ValType::i32}};
+  runtime::Function* back = store.create_host_function(
+      type,
+      [&](runtime::HostContext& hc, std::span<const Value> args,
+          std::span<Value> results) -> std::optional<runtime::Trap> {
+        CallResult r = invoke(**compiled, hc.store, *inst->exported_function(target),
+                              std::vector<Value>{args[0]});
+        if (r.trap)
+          return r.trap;
+        results[0] = r.values.at(0);
+        return std::nullopt;
+      });
+  const runtime::Extern imports[] = {runtime::Extern::of(back)};
+  auto made = runtime::instantiate(store, module, imports);
+  ASSERT_TRUE(made.ok());
+  inst = *made;
+  const CallResult r =
+      invoke(**compiled, store, *inst->exported_function("down"), std::vector<Value>{i32(30)});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.values.at(0).i32, 130u);
+  target = "boom";
+  const CallResult t =
+      invoke(**compiled, store, *inst->exported_function("boom"), std::vector<Value>{i32(5)});
+  ASSERT_TRUE(t.trap);
+  EXPECT_EQ(t.trap->kind, TrapKind::unreachable);
+  target = "down";
+  const CallResult again =
+      invoke(**compiled, store, *inst->exported_function("down"), std::vector<Value>{i32(3)});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.values.at(0).i32, 103u);
+}
+
 }  // namespace
 }  // namespace tollgate::jit
