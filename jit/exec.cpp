@@ -146,6 +146,14 @@ void bind_instance(ExecContext* ctx, Instance* inst) {
   ctx->funcs = inst->funcs.data();
 }
 
+// Guard-region code drops bounds checks, so it may only run on a memory with the full reservation.
+bool can_run(const CompiledModule& code, const Instance* inst) {
+  constexpr uint64_t kGuardReservation = (uint64_t{8} << 30) + 16;
+  if (code.bounds() != BoundsMode::guard_region || inst->memories.empty())
+    return true;
+  return inst->memories[0]->reserved >= kGuardReservation;
+}
+
 void refresh_memory(ExecContext* ctx) {
   ctx->mem_size = ctx->memory != nullptr ? ctx->memory->size : 0;
 }
@@ -169,7 +177,8 @@ bool charge(ExecContext* ctx, uint64_t units) {
 // modules' functions run through their own path (another tier for an uncompiled module).
 bool invoke_function(ExecContext* ctx, Function* f, uint64_t* sp) {
   Activation* act = ctx->activation;
-  if (!f->is_host() && f->instance->module.get() == &ctx->code->module()) {
+  if (!f->is_host() && f->instance->module.get() == &ctx->code->module() &&
+      can_run(*ctx->code, f->instance)) {
     Instance* saved = ctx->instance;
     bind_instance(ctx, f->instance);
     const uint32_t status = ctx->code->trampoline()(ctx, sp, ctx->code->entry(f->index));
@@ -479,6 +488,11 @@ TG_DEFINE_TRUNC(i64_trunc_sat_f64_u, trunc_sat, uint64_t, double)
 #undef TG_DEFINE_TRUNC
 
 // ---- entry ----
+
+bool runs_on_jit(const CompiledModule& code, const Function& func) {
+  return !func.is_host() && func.instance != nullptr &&
+         func.instance->module.get() == &code.module() && can_run(code, func.instance);
+}
 
 runtime::CallResult invoke(const CompiledModule& code,
                            runtime::Store& store,

@@ -41,10 +41,11 @@ uint64_t helper_elem_drop(ExecContext* ctx, uint32_t elem, uint64_t* sp) noexcep
 // Float-to-integer truncations: the trapping ones (spec `trunc`) and the saturating ones.
 #define TG_JIT_TRUNCS(X)                                                                         \
   X(i32_trunc_f32_s)                                                                             \
-  X(i32_trunc_f32_u) X(i32_trunc_f64_s) X(i32_trunc_f64_u) X(i64_trunc_f32_s) X(i64_trunc_f32_u) \
-      X(i64_trunc_f64_s) X(i64_trunc_f64_u) X(i32_trunc_sat_f32_s) X(i32_trunc_sat_f32_u)        \
-          X(i32_trunc_sat_f64_s) X(i32_trunc_sat_f64_u) X(i64_trunc_sat_f32_s)                   \
-              X(i64_trunc_sat_f32_u) X(i64_trunc_sat_f64_s) X(i64_trunc_sat_f64_u)
+  X(i32_trunc_f32_u)                                                                             \
+  X(i32_trunc_f64_s) X(i32_trunc_f64_u) X(i64_trunc_f32_s) X(i64_trunc_f32_u) X(i64_trunc_f64_s) \
+      X(i64_trunc_f64_u) X(i32_trunc_sat_f32_s) X(i32_trunc_sat_f32_u) X(i32_trunc_sat_f64_s)    \
+          X(i32_trunc_sat_f64_u) X(i64_trunc_sat_f32_s) X(i64_trunc_sat_f32_u)                   \
+              X(i64_trunc_sat_f64_s) X(i64_trunc_sat_f64_u)
 #define X(name) uint64_t helper_##name(ExecContext* ctx, uint64_t bits) noexcept;
 TG_JIT_TRUNCS(X)
 #undef X

@@ -71,7 +71,12 @@ runtime::Result<std::shared_ptr<const CompiledModule>> compile_module(
     const CompileOptions& options = {});
 
 /// Calls `func` with `args` (checked against its type) on compiled code. `func` must be a wasm
-/// function of an instance of `code`'s module; any other function goes to runtime::call.
+/// function of an instance of `code`'s module; any other function goes to runtime::call, and so
+/// does guard-region code whose instance's memory could not get the full 8 GiB reservation.
+/// Whether `invoke(code, ..., func, ...)` runs `func` on compiled code (rather than handing it to
+/// runtime::call).
+bool runs_on_jit(const CompiledModule& code, const runtime::Function& func);
+
 runtime::CallResult invoke(const CompiledModule& code,
                            runtime::Store& store,
                            runtime::Function& func,

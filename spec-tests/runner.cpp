@@ -1,8 +1,8 @@
 // Spec-test runner: runs one wast2json script of the official WebAssembly test suite on the
 // runtime. SPDX-License-Identifier: Apache-2.0
 //
-// Usage: spec_runner [--tier interp|jit] [--simd run|skip] [--max-call-depth N]
-//                    [--command-timeout S] [--verbose] FILE.json
+// Usage: spec_runner [--tier interp|jit] [--jit-bounds explicit|guard] [--simd run|skip]
+//                    [--max-call-depth N] [--command-timeout S] [--verbose] FILE.json
 // With --tier jit a line before the totals says how many modules the JIT compiled and refused
 // (refused ones run interpreted) and how many calls ran on each tier.
 //
@@ -77,6 +77,8 @@ struct Options {
   /// Per call or instantiation; 0 disables the watchdog.
   uint32_t command_timeout_s = 20;
   bool verbose = false;
+  /// --jit-bounds: how JIT code keeps memory accesses in bounds.
+  jit::BoundsMode jit_bounds = jit::BoundsMode::explicit_checks;
   std::string json_path;
 };
 
@@ -955,7 +957,7 @@ class ScriptRunner {
   std::filesystem::path dir_;
   std::string source_;
   void compile_for_jit(const std::shared_ptr<const Module>& module) {
-    runtime::Result<std::shared_ptr<const jit::CompiledModule>> code = jit::compile_module(*module);
+    runtime::Result<std::shared_ptr<const jit::CompiledModule>> code = jit::compile_module(*module, jit::CompileOptions{options_.jit_bounds});
     if (code.ok()) {
       jit_code_.emplace(module.get(), JitEntry{module, code.value()});
       return;
@@ -966,7 +968,7 @@ class ScriptRunner {
   CallResult call(runtime::Function& func, std::span<const Value> args) {
     if (options_.tier == Tier::jit && !func.is_host() && func.instance != nullptr) {
       auto it = jit_code_.find(func.instance->module.get());
-      if (it != jit_code_.end()) {
+      if (it != jit_code_.end() && jit::runs_on_jit(*it->second.code, func)) {
         ++jit_calls_;
         return jit::invoke(*it->second.code, store_, func, args, call_options_);
       }
@@ -999,7 +1001,8 @@ class ScriptRunner {
 
 int usage(const char* message) {
   std::fprintf(stderr,
-               "spec_runner: %s\nusage: spec_runner [--tier interp|jit] [--simd run|skip] "
+               "spec_runner: %s\nusage: spec_runner [--tier interp|jit] [--jit-bounds explicit|guard] "
+               "[--simd run|skip] "
                "[--max-call-depth N] [--command-timeout SECONDS] [--verbose] FILE.json\n",
                message);
   return 2;
@@ -1024,6 +1027,12 @@ int run_main(int argc, char** argv) {
       else
         return usage(jit::available() ? "unknown tier (available: interp, jit)"
                                       : "unknown or unavailable tier (available: interp)");
+    } else if (arg == "--jit-bounds" && has_value) {
+      std::string_view mode = argv[++i];
+      if (mode != "explicit" && mode != "guard")
+        return usage("--jit-bounds takes explicit or guard");
+      options.jit_bounds =
+          mode == "guard" ? jit::BoundsMode::guard_region : jit::BoundsMode::explicit_checks;
     } else if (arg == "--simd" && has_value) {
       std::string_view mode = argv[++i];
       if (mode != "run" && mode != "skip")

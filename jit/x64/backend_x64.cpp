@@ -36,7 +36,10 @@ class ErrorRecorder : public asmjit::ErrorHandler {
 // registers and the previous trap-exit stack pointer, pins ctx/fp/memory base, calls `entry`.
 // A trap anywhere below jumps to `trap_exit`, which restores the stack pointer saved here, so no
 // generated frame is ever unwound by anything but this code.
-void emit_trampoline(ax::Assembler& as, asmjit::Label entry, asmjit::Label trap_exit) {
+void emit_trampoline(ax::Assembler& as,
+                     asmjit::Label entry,
+                     asmjit::Label trap_exit,
+                     asmjit::Label oob) {
   const asmjit::Label leave = as.newLabel();
   as.bind(entry);
   as.push(ax::rbp);
@@ -65,6 +68,12 @@ void emit_trampoline(ax::Assembler& as, asmjit::Label entry, asmjit::Label trap_
   as.mov(ax::rsp, ax::qword_ptr(ax::r15, ctx_offset::kSavedSp));
   as.mov(ax::eax, 1);
   as.jmp(leave);
+  // Where the guard-region fault handler resumes a faulting access (r15 is the context).
+  as.bind(oob);
+  as.mov(ax::byte_ptr(ax::r15, ctx_offset::kTrapKind),
+         static_cast<uint8_t>(runtime::TrapKind::memory_out_of_bounds));
+  as.mov(ax::byte_ptr(ax::r15, ctx_offset::kTrapped), 1);
+  as.jmp(trap_exit);
 }
 
 }  // namespace
@@ -80,9 +89,6 @@ runtime::Result<std::shared_ptr<const CompiledModule>> compile_module(
   if (!host_supported())
     return runtime::Error{runtime::ErrorKind::unsupported, 0,
                           "jit: this CPU lacks SSE4.1, LZCNT, BMI1 or POPCNT"};
-  if (options.bounds != BoundsMode::explicit_checks)
-    return runtime::Error{runtime::ErrorKind::unsupported, 0,
-                          "jit: guard-region bounds mode is not implemented yet"};
   asmjit::JitRuntime& rt = code_runtime();
   asmjit::CodeHolder holder;
   holder.init(rt.environment());
@@ -92,7 +98,8 @@ runtime::Result<std::shared_ptr<const CompiledModule>> compile_module(
 
   const asmjit::Label trampoline = as.newLabel();
   const asmjit::Label trap_exit = as.newLabel();
-  emit_trampoline(as, trampoline, trap_exit);
+  const asmjit::Label oob = as.newLabel();
+  emit_trampoline(as, trampoline, trap_exit, oob);
 
   const size_t n = module.codes.size();
   std::vector<Label> entries;
@@ -116,7 +123,12 @@ runtime::Result<std::shared_ptr<const CompiledModule>> compile_module(
   if (rt.add(&base, &holder) != asmjit::kErrorOk)
     return runtime::Error{runtime::ErrorKind::resource, 0, "jit: cannot map executable code"};
   const size_t size = holder.codeSize();
-  std::shared_ptr<void> code(base, [](void* p) { code_runtime().release(p); });
+  const bool guarded = options.bounds == BoundsMode::guard_region;
+  std::shared_ptr<void> code(base, [guarded](void* p) {
+    if (guarded)
+      unregister_code_range(p);
+    code_runtime().release(p);
+  });
   auto at = [&](uint32_t label) {
     return static_cast<const void*>(static_cast<const uint8_t*>(base) +
                                     holder.labelOffsetFromBase(label));
@@ -125,6 +137,8 @@ runtime::Result<std::shared_ptr<const CompiledModule>> compile_module(
   addresses.reserve(n);
   for (const Label& l : entries)
     addresses.push_back(at(l.id));
+  if (guarded && !register_code_range(base, size, at(oob.id())))
+    return runtime::Error{runtime::ErrorKind::resource, 0, "jit: too many guard-region modules"};
   auto tramp = reinterpret_cast<CompiledModule::Trampoline>(const_cast<void*>(at(trampoline.id())));
   return std::make_shared<const CompiledModule>(module, options.bounds, std::move(code), tramp,
                                                 std::move(addresses), size);

@@ -32,11 +32,11 @@ struct BothTiers {
   Instance* interp = nullptr;
   Instance* jit = nullptr;
 
-  explicit BothTiers(std::string_view wat) {
+  explicit BothTiers(std::string_view wat, CompileOptions options = {}) {
     module = test::load_wat(wat);
     if (!module)
       return;
-    auto compiled = compile_module(*module);
+    auto compiled = compile_module(*module, options);
     if (compiled.ok())
       code = *compiled;
     else
@@ -248,7 +248,12 @@ TEST(jit, interrupt_flag_stops_a_loop) {
   EXPECT_EQ(r.trap->kind, TrapKind::interrupted);
 }
 
-TEST(jit, memory_globals_and_bulk) {
+class jit_memory : public testing::TestWithParam<BoundsMode> {};
+INSTANTIATE_TEST_SUITE_P(bounds,
+                         jit_memory,
+                         testing::Values(BoundsMode::explicit_checks, BoundsMode::guard_region));
+
+TEST_P(jit_memory, memory_globals_and_bulk) {
   BothTiers t(R"((module
     (memory 1 3)
     (global $g (mut i64) (i64.const 5))
@@ -272,7 +277,12 @@ TEST(jit, memory_globals_and_bulk) {
       (memory.fill (local.get 0) (local.get 1) (local.get 2)) (i64.load (i32.const 0)))
     (func (export "copy") (param i32 i32 i32) (result i64)
       (memory.copy (local.get 0) (local.get 1) (local.get 2)) (i64.load (i32.const 0)))
-  ))");
+    (func (export "far") (param i32) (result i32) (i32.load offset=0xFFFFFFF0 (local.get 0)))
+  ))",
+              CompileOptions{GetParam()});
+  ASSERT_TRUE(t.jit);
+  if (GetParam() == BoundsMode::guard_region)  // else invoke would fall back to the interpreter
+    EXPECT_GE(t.jit->memories[0]->reserved, uint64_t{8} << 30);
   t.same("ld", {i32(4)});
   t.same("ld", {i32(65524)});
   t.same("ld", {i32(65525)});
@@ -296,6 +306,10 @@ TEST(jit, memory_globals_and_bulk) {
   t.same("fill", {i32(65530), i32(1), i32(1000)}, 100);
   t.same("copy", {i32(0), i32(8), i32(8)});
   t.same("copy", {i32(0), i32(0xFFFF0000), i32(8)});
+  t.same("far", {i32(0xFFFFFFFF)});
+  t.same("far", {i32(0x20)});
+  t.same("ld", {i32(3 * 65536 - 12)});
+  t.same("ld", {i32(3 * 65536 - 11)});
 }
 
 TEST(jit, floats_and_conversions) {
