@@ -71,9 +71,10 @@ struct BothTiers {
     const CallResult want = run_interp(name, args, o);
     const CallResult got = run_jit(name, args, o);
     EXPECT_EQ(want.trap.has_value(), got.trap.has_value()) << name;
-    if (want.trap && got.trap)
+    if (want.trap && got.trap) {
       EXPECT_EQ(want.trap->kind, got.trap->kind)
           << name << ": " << want.trap->message() << " vs " << got.trap->message();
+    }
     EXPECT_EQ(want.fuel_left, got.fuel_left) << name;
     EXPECT_EQ(want.values.size(), got.values.size()) << name;
     for (size_t i = 0; i < want.values.size() && i < got.values.size(); ++i) {
@@ -281,8 +282,9 @@ TEST_P(jit_memory, memory_globals_and_bulk) {
   ))",
               CompileOptions{GetParam()});
   ASSERT_TRUE(t.jit);
-  if (GetParam() == BoundsMode::guard_region)  // else invoke would fall back to the interpreter
+  if (GetParam() == BoundsMode::guard_region) {  // else invoke would fall back to the interpreter
     EXPECT_GE(t.jit->memories[0]->reserved, uint64_t{8} << 30);
+  }
   t.same("ld", {i32(4)});
   t.same("ld", {i32(65524)});
   t.same("ld", {i32(65525)});
