@@ -7,6 +7,8 @@
 #include <bit>
 #include <climits>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -383,6 +385,19 @@ struct Compiled {
   X(i64_ge_s, s64, >=)    \
   X(i64_ge_u, TG_U64, >=)
 
+// The i32 compares a loop tail `i += k; if (i rel n) continue` fuses into one back-edge.
+#define TG_I32_CMPS(X) \
+  X(i32_eq, u32, ==)   \
+  X(i32_ne, u32, !=)   \
+  X(i32_lt_s, s32, <)  \
+  X(i32_lt_u, u32, <)  \
+  X(i32_gt_s, s32, >)  \
+  X(i32_gt_u, u32, >)  \
+  X(i32_le_s, s32, <=) \
+  X(i32_le_u, u32, <=) \
+  X(i32_ge_s, s32, >=) \
+  X(i32_ge_u, u32, >=)
+
 // Loads and stores: each also has a form whose address is a slot plus a constant (i32 wrap-around
 // addition), which is how compilers index arrays in wasm32.
 #define TG_LOADS(X)                                           \
@@ -425,6 +440,64 @@ struct Compiled {
   X(f64_sub, f64_load, f64, uint64_t, bits(a - b))    \
   X(f64_mul, f64_load, f64, uint64_t, bits(a* b))
 
+// Binary operations whose second operand is a slot shifted or rotated by a constant (the shift
+// fused into its consumer): hashes and bit packing, and `base + (i << k)` array indexing. v is
+// the shifted slot, k the constant.
+#define TG_SHIFT_BINOPS(X)                                                          \
+  X(i32_add, i32_shl, u32, TG_I32(v << (k & 31)), TG_I32(a + b))                    \
+  X(i32_add, i32_shr_u, u32, TG_I32(v >> (k & 31)), TG_I32(a + b))                  \
+  X(i32_add, i32_rotl, u32, std::rotl(v, static_cast<int>(k & 31)), TG_I32(a + b))  \
+  X(i32_sub, i32_shl, u32, TG_I32(v << (k & 31)), TG_I32(a - b))                    \
+  X(i32_xor_, i32_shl, u32, TG_I32(v << (k & 31)), TG_I32(a ^ b))                   \
+  X(i32_xor_, i32_shr_u, u32, TG_I32(v >> (k & 31)), TG_I32(a ^ b))                 \
+  X(i32_xor_, i32_rotl, u32, std::rotl(v, static_cast<int>(k & 31)), TG_I32(a ^ b)) \
+  X(i32_or_, i32_shl, u32, TG_I32(v << (k & 31)), TG_I32(a | b))                    \
+  X(i32_or_, i32_shr_u, u32, TG_I32(v >> (k & 31)), TG_I32(a | b))                  \
+  X(i32_or_, i32_rotl, u32, std::rotl(v, static_cast<int>(k & 31)), TG_I32(a | b))  \
+  X(i32_and_, i32_shl, u32, TG_I32(v << (k & 31)), TG_I32(a& b))                    \
+  X(i32_and_, i32_shr_u, u32, TG_I32(v >> (k & 31)), TG_I32(a& b))                  \
+  X(i32_and_, i32_rotl, u32, std::rotl(v, static_cast<int>(k & 31)), TG_I32(a& b))  \
+  X(i64_add, i64_shl, TG_U64, v << (k & 63), a + b)                                 \
+  X(i64_add, i64_shr_u, TG_U64, v >> (k & 63), a + b)                               \
+  X(i64_xor_, i64_shl, TG_U64, v << (k & 63), a ^ b)                                \
+  X(i64_xor_, i64_shr_u, TG_U64, v >> (k & 63), a ^ b)                              \
+  X(i64_xor_, i64_rotl, TG_U64, std::rotl(v, static_cast<int>(k & 63)), a ^ b)      \
+  X(i64_or_, i64_shl, TG_U64, v << (k & 63), a | b)                                 \
+  X(i64_or_, i64_shr_u, TG_U64, v >> (k & 63), a | b)                               \
+  X(i64_and_, i64_shl, TG_U64, v << (k & 63), a & b)                                \
+  X(i64_and_, i64_shr_u, TG_U64, v >> (k & 63), a & b)
+
+// Binary operations whose result goes straight to memory: fp[d] + imm is the address, x the
+// offset, and T the width of the store (i32_store, i64_store, f32_store or f64_store).
+#define TG_STORE_BINOPS(X)                             \
+  X(i32_add, u32, TG_I32(a + b), i32_store, uint32_t)  \
+  X(i32_sub, u32, TG_I32(a - b), i32_store, uint32_t)  \
+  X(i32_and_, u32, TG_I32(a& b), i32_store, uint32_t)  \
+  X(i32_or_, u32, TG_I32(a | b), i32_store, uint32_t)  \
+  X(i32_xor_, u32, TG_I32(a ^ b), i32_store, uint32_t) \
+  X(i64_add, TG_U64, a + b, i64_store, uint64_t)       \
+  X(i64_sub, TG_U64, a - b, i64_store, uint64_t)       \
+  X(i64_and_, TG_U64, a& b, i64_store, uint64_t)       \
+  X(i64_or_, TG_U64, a | b, i64_store, uint64_t)       \
+  X(i64_xor_, TG_U64, a ^ b, i64_store, uint64_t)      \
+  X(f32_add, f32, bits(a + b), f32_store, uint32_t)    \
+  X(f32_sub, f32, bits(a - b), f32_store, uint32_t)    \
+  X(f32_mul, f32, bits(a* b), f32_store, uint32_t)     \
+  X(f64_add, f64, bits(a + b), f64_store, uint64_t)    \
+  X(f64_sub, f64, bits(a - b), f64_store, uint64_t)    \
+  X(f64_mul, f64, bits(a* b), f64_store, uint64_t)
+
+// Operations that are not commutative, in a form whose first operand is a constant: `1 << n`
+// (bit masks), `k - x`. a is the constant (imm), b the slot.
+#define TG_RK_BINOPS(X)                    \
+  X(i32_sub, u32, TG_I32(a - b))           \
+  X(i32_shl, u32, TG_I32(a << (b & 31)))   \
+  X(i32_shr_u, u32, TG_I32(a >> (b & 31))) \
+  X(i32_shr_s, s32, TG_I32(a >> (b & 31))) \
+  X(i64_sub, TG_U64, a - b)                \
+  X(i64_shl, TG_U64, a << (b & 63))        \
+  X(i64_shr_u, TG_U64, a >> (b & 63))
+
 // Handlers beyond the IR's own operations (which keep their ir::Op numbers).
 enum XOp : uint16_t {
   x_poll = ir::kOpCount,  ///< unmetered fuel_poll: only the interruption check
@@ -440,25 +513,115 @@ enum XOp : uint16_t {
   x_jmp_poll,    ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
   x_br_if_poll,  ///< conditional back-edges, likewise
   x_br_unless_poll,
+  x_inc_br_if_poll,  ///< fp[a] += imm >> 32, then x_br_if_poll (cost in imm's low half)
+  x_inc_br_unless_poll,
+#define X(name, get, rel) x_incp_##name, x_addp_##name,
+  TG_INT_CMPS(X)
+#undef X
+#define X(name, get, rel) x_incp_##name##_imm, x_addbr_##name##_imm,
+      TG_I32_CMPS(X)
+#undef X
 #define X(name, load, get, T, expr) x_##name##_ld,
-  TG_LOAD_BINOPS(X)
+          TG_LOAD_BINOPS(X)
 #undef X
-#define X(name, T, conv) x_##name##_k, x_##name##_r,
-      TG_LOADS(X)
+#define X(bin, sh, get, shexpr, expr) x_##bin##_##sh,
+              TG_SHIFT_BINOPS(X)
 #undef X
-#define X(name, T) x_##name##_k, x_##name##_r, x_##name##_c,
-          TG_STORES(X)
+#define X(name, get, expr) x_##name##_rk,
+                  TG_RK_BINOPS(X)
+#undef X
+#define X(name, get, expr, store, T) x_##name##_st,
+                      TG_STORE_BINOPS(X)
+#undef X
+#define X(name, load, get, T, expr) x_##name##_rmw,
+                          TG_LOAD_BINOPS(X)
+#undef X
+#define X(name, T, conv) x_##name##_k, x_##name##_r, x_##name##_a,
+                              TG_LOADS(X)
+#undef X
+#define X(name, T) x_##name##_k, x_##name##_r, x_##name##_c, x_##name##_a,
+                                  TG_STORES(X)
 #undef X
 #define X(name, get, expr) x_##name##_imm,
-              TG_PURE_BINOPS(X)
+                                      TG_PURE_BINOPS(X)
 #undef X
 #define X(name, get, rel) x_br_##name, x_br_##name##_imm, x_brp_##name, x_brp_##name##_imm,
-                  TG_INT_CMPS(X)
+                                          TG_INT_CMPS(X)
 #undef X
-                      x_count
+                                              x_count
 };
 
 using ir::Op;
+
+// Names of the handlers, for the translation dump (TOLLGATE_INTERP_DUMP).
+const char* handler_name(uint16_t op) {
+  static const char* const kNames[] = {"x_poll",
+                                       "x_copy",
+                                       "x_copy2",
+                                       "x_mem_copy1",
+                                       "x_mem_copy2",
+                                       "x_mem_copy4",
+                                       "x_mem_copy8",
+                                       "x_const",
+                                       "x_move",
+                                       "x_ret1",
+                                       "x_jmp_poll",
+                                       "x_br_if_poll",
+                                       "x_br_unless_poll",
+                                       "x_inc_br_if_poll",
+                                       "x_inc_br_unless_poll",
+#define X(name, get, rel) "incp_" #name, "addp_" #name,
+                                       TG_INT_CMPS(X)
+#undef X
+#define X(name, get, rel) "incp_" #name "_imm", "addbr_" #name "_imm",
+                                           TG_I32_CMPS(X)
+#undef X
+#define X(name, load, get, T, expr) #name "_ld",
+                                               TG_LOAD_BINOPS(X)
+#undef X
+#define X(bin, sh, get, shexpr, expr) #bin "_" #sh,
+                                                   TG_SHIFT_BINOPS(X)
+#undef X
+#define X(name, get, expr) #name "_rk",
+                                                       TG_RK_BINOPS(X)
+#undef X
+#define X(name, get, expr, store, T) #name "_st",
+                                                           TG_STORE_BINOPS(X)
+#undef X
+#define X(name, load, get, T, expr) #name "_rmw",
+                                                               TG_LOAD_BINOPS(X)
+#undef X
+#define X(name, T, conv) #name "_k", #name "_r", #name "_a",
+                                                                   TG_LOADS(X)
+#undef X
+#define X(name, T) #name "_k", #name "_r", #name "_c", #name "_a",
+                                                                       TG_STORES(X)
+#undef X
+#define X(name, get, expr) #name "_imm",
+                                                                           TG_PURE_BINOPS(X)
+#undef X
+#define X(name, get, rel) "br_" #name, "br_" #name "_imm", "brp_" #name, "brp_" #name "_imm",
+                                                                               TG_INT_CMPS(X)
+#undef X
+  };
+  static_assert(std::size(kNames) == x_count - ir::kOpCount);
+  if (op < ir::kOpCount)
+    return ir::op_name(static_cast<Op>(op));
+  return op < x_count ? kNames[op - ir::kOpCount] : "?";
+}
+
+// The form of a non-commutative operation whose first operand is a constant, or 0.
+uint16_t rk_variant(Op op) {
+  switch (op) {
+#define X(name, get, expr) \
+  case Op::name:           \
+    return x_##name##_rk;
+    TG_RK_BINOPS(X)
+#undef X
+    default:
+      return 0;
+  }
+}
 
 uint16_t imm_variant(Op op) {
   switch (op) {
@@ -507,20 +670,25 @@ uint16_t negated(uint16_t cmp) {
   return 0;
 }
 
-// The forms of a load or store whose address is a slot plus a constant (k), or the sum of two
-// slots (r); and of a store whose value is a constant (c).
-enum class MemForm : uint8_t { k, r, c };
+// The forms of a load or store whose address is a slot plus a constant (k), the sum of two
+// slots (r), or a constant (a); and of a store whose value is a constant (c).
+enum class MemForm : uint8_t { k, r, c, a };
 uint16_t mem_variant(Op op, MemForm f) {
-  const int i = static_cast<int>(f);
   switch (op) {
-#define X(name, ...) \
-  case Op::name:     \
-    return i == 0 ? x_##name##_k : x_##name##_r;
+#define X(name, ...)                        \
+  case Op::name:                            \
+    return f == MemForm::k   ? x_##name##_k \
+           : f == MemForm::r ? x_##name##_r \
+           : f == MemForm::a ? x_##name##_a \
+                             : 0;
     TG_LOADS(X)
 #undef X
-#define X(name, ...) \
-  case Op::name:     \
-    return i == 0 ? x_##name##_k : i == 1 ? x_##name##_r : x_##name##_c;
+#define X(name, ...)                        \
+  case Op::name:                            \
+    return f == MemForm::k   ? x_##name##_k \
+           : f == MemForm::r ? x_##name##_r \
+           : f == MemForm::c ? x_##name##_c \
+                             : x_##name##_a;
     TG_STORES(X)
 #undef X
     default:
@@ -549,6 +717,107 @@ uint16_t poll_variant(uint16_t br) {
   }
 }
 
+// The form of binary operation `op` (register form) that stores its result with `store`, or 0.
+uint16_t store_binop(uint16_t op, Op store) {
+#define X(name, get, expr, st, T)                               \
+  if (op == static_cast<uint16_t>(Op::name) && store == Op::st) \
+    return x_##name##_st;
+  TG_STORE_BINOPS(X)
+#undef X
+  return 0;
+}
+
+// The store that writes back what `load` read, same width and type.
+Op store_of(Op load) {
+  switch (load) {
+    case Op::i32_load:
+      return Op::i32_store;
+    case Op::i64_load:
+      return Op::i64_store;
+    case Op::f32_load:
+      return Op::f32_store;
+    default:
+      return Op::f64_store;
+  }
+}
+
+// The read-modify-write form of load-operand operation `ld` when `store` writes its result back
+// with the load's width and type, or 0.
+uint16_t rmw_variant(uint16_t ld, Op store) {
+#define X(name, load, get, T, expr)                       \
+  if (ld == x_##name##_ld && store == store_of(Op::load)) \
+    return x_##name##_rmw;
+  TG_LOAD_BINOPS(X)
+#undef X
+  return 0;
+}
+
+// The loop-tail form of back-edge `brp` (a poll_variant) that first does `prev`, an add into the
+// slot the branch tests: by a constant (i32, or i64 within int32) or by a slot (register-form
+// compares only, whose imm has room for it). 0 if there is none.
+uint16_t tail_variant(uint16_t brp, uint16_t prev) {
+  const bool inc32 = prev == imm_variant(Op::i32_add), inc64 = prev == imm_variant(Op::i64_add);
+  const bool add32 = prev == static_cast<uint16_t>(Op::i32_add);
+  const bool add64 = prev == static_cast<uint16_t>(Op::i64_add);
+  switch (brp) {
+    case x_br_if_poll:
+      return inc32 ? x_inc_br_if_poll : 0;
+    case x_br_unless_poll:
+      return inc32 ? x_inc_br_unless_poll : 0;
+#define X(name, get, rel)                                      \
+  case x_brp_##name: {                                         \
+    const bool wide = sizeof(decltype(get(uint64_t{0}))) == 8; \
+    if (wide ? inc64 : inc32)                                  \
+      return x_incp_##name;                                    \
+    return (wide ? add64 : add32) ? x_addp_##name : 0;         \
+  }
+      TG_INT_CMPS(X)
+#undef X
+#define X(name, get, rel)  \
+  case x_brp_##name##_imm: \
+    return inc32 ? x_incp_##name##_imm : 0;
+      TG_I32_CMPS(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// The form of forward branch `br` (a compare with an i32 constant) that first does an i32 add of
+// a constant, or 0.
+uint16_t add_branch_variant(uint16_t br) {
+  switch (br) {
+#define X(name, get, rel) \
+  case x_br_##name##_imm: \
+    return x_addbr_##name##_imm;
+    TG_I32_CMPS(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// An add by a constant `is_inc` (imm) or of two slots, in the form a loop tail can take: the
+// increment (as int32) or the other slot, in `hi`. False if it does not fit.
+bool tail_operand(const Ins& add, bool is_inc, bool wide, uint64_t& hi) {
+  if (is_inc) {
+    if (add.a != add.d)
+      return false;
+    if (wide &&
+        static_cast<int64_t>(static_cast<int32_t>(add.imm)) != static_cast<int64_t>(add.imm))
+      return false;
+    hi = static_cast<uint32_t>(add.imm);
+    return true;
+  }
+  if (add.a == add.d)
+    hi = static_cast<uint32_t>(add.b);
+  else if (add.b == add.d)
+    hi = static_cast<uint32_t>(add.a);
+  else
+    return false;
+  return true;
+}
+
 // The load-operand form of a binary operation, and the load it absorbs.
 uint16_t load_binop(Op op, Op& load) {
   switch (op) {
@@ -561,6 +830,17 @@ uint16_t load_binop(Op op, Op& load) {
     default:
       return 0;
   }
+}
+
+// The form of a binary operation whose second operand is shifted by a constant, for the constant
+// form of the shift `sh`, or 0.
+uint16_t shift_binop(Op op, uint16_t sh) {
+#define X(bin, shift, get, shexpr, expr)             \
+  if (op == Op::bin && sh == imm_variant(Op::shift)) \
+    return x_##bin##_##shift;
+  TG_SHIFT_BINOPS(X)
+#undef X
+  return 0;
 }
 
 bool compares_constant(uint16_t br) {
@@ -762,6 +1042,46 @@ class Translator {
         i.h = h_[p];
         ops_[at] = p;
         skip = true;
+        // `i += k` (or `i += j`) right before, on the slot the branch tests, in the same block:
+        // one instruction. What the low half of imm held (a cost or an i32 constant) stays there.
+        if (at > barrier_ && at + 1 == out_->code.size()) {
+          const uint16_t prev = ops_[at - 1];
+          if (const uint16_t tail = tail_variant(p, prev)) {
+            const Ins add = out_->code[at - 1];
+            const bool is_inc =
+                prev == imm_variant(Op::i32_add) || prev == imm_variant(Op::i64_add);
+            const bool wide =
+                prev == imm_variant(Op::i64_add) || prev == static_cast<uint16_t>(Op::i64_add);
+            uint64_t hi = 0;
+            if (add.d == i.a && tail_operand(add, is_inc, wide, hi)) {
+              Ins merged = i;
+              merged.h = h_[tail];
+              merged.imm = (i.imm & 0xFFFFFFFFu) | (hi << 32);
+              out_->code.pop_back();
+              ops_.pop_back();
+              --at;
+              out_->code[at] = merged;
+              ops_[at] = tail;
+            }
+          }
+        }
+      }
+    } else if (const uint16_t ab = add_branch_variant(ops_[at])) {
+      // `v = x + k; if (v rel c)` forward: one instruction writing v (to b) as well.
+      if (at > barrier_ && at + 1 == out_->code.size() &&
+          ops_[at - 1] == imm_variant(Op::i32_add) && out_->code[at - 1].d == out_->code[at].a) {
+        const Ins add = out_->code[at - 1];
+        Ins merged = out_->code[at];
+        merged.h = h_[ab];
+        merged.a = add.a;
+        merged.b = add.d;
+        merged.imm = (merged.imm & 0xFFFFFFFFu) |
+                     (static_cast<uint64_t>(static_cast<uint32_t>(add.imm)) << 32);
+        out_->code.pop_back();
+        ops_.pop_back();
+        --at;
+        out_->code[at] = merged;
+        ops_[at] = ab;
       }
     }
     fixups_.push_back({static_cast<uint32_t>(at), target, false, skip});
@@ -782,6 +1102,8 @@ class Translator {
   }
   void set_local(uint32_t slot, bool tee);
   bool fuse_load(Op op, size_t n);
+  bool fuse_shift(Op op, size_t n);
+  bool fuse_result_store(const ir::Instr& in, size_t n);
   bool fuse_store(const ir::Instr& in, size_t n);
   void translate_one(const ir::Instr& in);
 
@@ -924,6 +1246,67 @@ bool Translator::fuse_load(Op op, size_t n) {
   li.a = o.slot;
   li.d = home(n - 2);
   li.h = h_[fused];
+  ops_.back() = fused;
+  vs_.resize(n - 2);
+  push_temp();
+  fusable_ = true;
+  return true;
+}
+
+// A store of what the last binary operation computed makes it write memory instead of a slot:
+// d becomes the address slot, imm its constant, x the offset. When that operation took its operand
+// from a load at the very address stored to, it is one read-modify-write.
+bool Translator::fuse_result_store(const ir::Instr& in, size_t n) {
+  const VEntry& v = vs_[n - 1];
+  const VEntry& addr = vs_[n - 2];
+  if (!fusable_ || v.kind != VKind::temp || out_->code.back().d != v.slot)
+    return false;
+  if (addr.kind != VKind::local && addr.kind != VKind::temp && addr.kind != VKind::add_const)
+    return false;
+  Ins& li = out_->code.back();
+  const uint64_t k = addr.kind == VKind::add_const ? static_cast<uint32_t>(addr.value) : 0;
+  if (const uint16_t rmw = rmw_variant(ops_.back(), in.op)) {
+    if (li.b != addr.slot || li.imm != k || li.x != in.a)
+      return false;
+    li.h = h_[rmw];
+    ops_.back() = rmw;
+  } else if (const uint16_t st = store_binop(ops_.back(), in.op)) {
+    li.d = addr.slot;
+    li.imm = k;
+    li.x = in.a;
+    li.h = h_[st];
+    ops_.back() = st;
+  } else {
+    return false;
+  }
+  fusable_ = false;
+  vs_.resize(n - 2);
+  return true;
+}
+
+// A binary operation on the value the last instruction shifted by a constant takes over the
+// shift: fp[a] becomes the other operand, fp[b] the shift's source, imm keeps the count.
+bool Translator::fuse_shift(Op op, size_t n) {
+  if (!fusable_)
+    return false;
+  const uint16_t fused = shift_binop(op, ops_.back());
+  if (fused == 0)
+    return false;
+  Ins& si = out_->code.back();
+  size_t other;
+  if (vs_[n - 1].kind == VKind::temp && si.d == vs_[n - 1].slot)
+    other = n - 2;
+  else if (vs_[n - 2].kind == VKind::temp && si.d == vs_[n - 2].slot && commutative(op))
+    other = n - 1;
+  else
+    return false;
+  const VEntry& o = vs_[other];
+  if (o.kind != VKind::local && o.kind != VKind::temp)
+    return false;
+  si.b = si.a;
+  si.a = o.slot;
+  si.d = home(n - 2);
+  si.h = h_[fused];
   ops_.back() = fused;
   vs_.resize(n - 2);
   push_temp();
@@ -1139,6 +1522,14 @@ void Translator::translate_one(const ir::Instr& in) {
   const size_t n = vs_.size();
   switch (info.form) {
     case Form::load:
+      if (vs_[n - 1].kind == VKind::constant) {
+        // A constant address (static data): imm holds it, zero-extended from 32 bits.
+        const uint64_t k = static_cast<uint32_t>(vs_[n - 1].value);
+        vs_.pop_back();
+        emit_result(mem_variant(in.op, MemForm::a), home(n - 1), 0, 0, in.a, k);
+        push_temp();
+        return;
+      }
       if (vs_[n - 1].kind == VKind::add_const || vs_[n - 1].kind == VKind::add_slots) {
         const VEntry e = vs_[n - 1];
         vs_.pop_back();
@@ -1152,6 +1543,14 @@ void Translator::translate_one(const ir::Instr& in) {
       }
       [[fallthrough]];
     case Form::unary: {
+      if (in.op == Op::i32_eqz && vs_[n - 1].kind == VKind::temp && last_wrote(vs_[n - 1].slot)) {
+        // The negation of an integer compare is the opposite compare, in place.
+        if (const uint16_t neg = negated(ops_.back())) {
+          out_->code.back().h = h_[neg];
+          ops_.back() = neg;
+          return;
+        }
+      }
       const int32_t a = operand(n - 1);
       vs_.pop_back();
       emit_result(op, home(n - 1), a, 0, in.a);
@@ -1202,7 +1601,17 @@ void Translator::translate_one(const ir::Instr& in) {
           return;
         }
       }
-      if (fuse_load(in.op, n))
+      if (vs_[n - 2].kind == VKind::constant && vs_[n - 1].kind != VKind::constant) {
+        if (const uint16_t rk = rk_variant(in.op)) {
+          const uint64_t k = vs_[n - 2].value;
+          const int32_t b = operand(n - 1);
+          vs_.resize(n - 2);
+          emit_result(rk, home(n - 2), 0, b, 0, k);
+          push_temp();
+          return;
+        }
+      }
+      if (fuse_load(in.op, n) || fuse_shift(in.op, n))
         return;
       const int32_t b = operand(n - 1), a = operand(n - 2);
       vs_.resize(n - 2);
@@ -1211,7 +1620,7 @@ void Translator::translate_one(const ir::Instr& in) {
       return;
     }
     case Form::store: {
-      if (fuse_store(in, n))
+      if (fuse_store(in, n) || fuse_result_store(in, n))
         return;
       const VEntry& val = vs_[n - 1];
       // A constant value that sign-extends from 32 bits (every narrow store's does).
@@ -1230,6 +1639,12 @@ void Translator::translate_one(const ir::Instr& in) {
         return;
       }
       const int32_t v = operand(n - 1);
+      if (vs_[n - 2].kind == VKind::constant) {
+        const uint64_t k = static_cast<uint32_t>(vs_[n - 2].value);
+        vs_.resize(n - 2);
+        emit(mem_variant(in.op, MemForm::a), 0, 0, v, in.a, k);
+        return;
+      }
       if (vs_[n - 2].kind == VKind::add_const) {
         const VEntry e = vs_[n - 2];
         vs_.resize(n - 2);
@@ -1303,6 +1718,25 @@ std::unique_ptr<Compiled> Translator::translate() {
     if (ops_[i] == static_cast<uint16_t>(Op::br_table))
       out_->code[i].imm = reinterpret_cast<uint64_t>(out_->tables.data() + out_->code[i].x);
   }
+  // Seeing what the translation made of a hot loop is how the superinstructions get chosen.
+  static const bool dump = std::getenv("TOLLGATE_INTERP_DUMP") != nullptr;
+  if (dump) {
+    std::fprintf(stderr, "-- function at body offset %u (%s): %zu IR -> %zu instructions\n",
+                 fc_.body_offset, metered_ ? "metered" : "unmetered", n, out_->code.size());
+    if (std::getenv("TOLLGATE_INTERP_DUMP_IR") != nullptr) {
+      for (size_t pc = 0; pc < n; ++pc) {
+        const ir::Instr& in = fc_.code[pc];
+        std::fprintf(stderr, "  ir %5zu -> %5lld %-20s a=%u b=%llu aux=%u\n", pc,
+                     static_cast<long long>(pc_map_[pc]), ir::op_name(in.op), in.a,
+                     static_cast<unsigned long long>(in.b), in.aux);
+      }
+    }
+    for (size_t i = 0; i < out_->code.size(); ++i) {
+      const Ins& c = out_->code[i];
+      std::fprintf(stderr, "%5zu %-22s d=%d a=%d b=%d x=%u imm=%llu\n", i, handler_name(ops_[i]),
+                   c.d, c.a, c.b, c.x, static_cast<unsigned long long>(c.imm));
+    }
+  }
   return std::move(out_);
 }
 
@@ -1342,21 +1776,39 @@ template <bool Metering>
       // XOp
       &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_mem_copy1, &&L_x_mem_copy2, &&L_x_mem_copy4,
       &&L_x_mem_copy8, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_jmp_poll, &&L_x_br_if_poll,
-      &&L_x_br_unless_poll,
+      &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
+#define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
+      TG_INT_CMPS(X)
+#undef X
+#define X(name, get, rel) &&L_incp_##name##_imm, &&L_addbr_##name##_imm,
+          TG_I32_CMPS(X)
+#undef X
 #define X(name, load, get, T, expr) &&L_##name##_ld,
-      TG_LOAD_BINOPS(X)
+              TG_LOAD_BINOPS(X)
 #undef X
-#define X(name, T, conv) &&L_##name##_k, &&L_##name##_r,
-          TG_LOADS(X)
+#define X(bin, sh, get, shexpr, expr) &&L_##bin##_##sh,
+                  TG_SHIFT_BINOPS(X)
 #undef X
-#define X(name, T) &&L_##name##_k, &&L_##name##_r, &&L_##name##_c,
-              TG_STORES(X)
+#define X(name, get, expr) &&L_##name##_rk,
+                      TG_RK_BINOPS(X)
+#undef X
+#define X(name, get, expr, store, T) &&L_##name##_st,
+                          TG_STORE_BINOPS(X)
+#undef X
+#define X(name, load, get, T, expr) &&L_##name##_rmw,
+                              TG_LOAD_BINOPS(X)
+#undef X
+#define X(name, T, conv) &&L_##name##_k, &&L_##name##_r, &&L_##name##_a,
+                                  TG_LOADS(X)
+#undef X
+#define X(name, T) &&L_##name##_k, &&L_##name##_r, &&L_##name##_c, &&L_##name##_a,
+                                      TG_STORES(X)
 #undef X
 #define X(name, get, expr) &&L_##name##_imm,
-                  TG_PURE_BINOPS(X)
+                                          TG_PURE_BINOPS(X)
 #undef X
 #define X(name, get, rel) &&L_br_##name, &&L_br_##name##_imm, &&L_brp_##name, &&L_brp_##name##_imm,
-                      TG_INT_CMPS(X)
+                                              TG_INT_CMPS(X)
 #undef X
   };
   static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == x_count);
@@ -1401,14 +1853,16 @@ template <bool Metering>
     trap = TrapKind::kind; \
     goto L_trap;           \
   } while (0)
-#define TG_CHARGE(units)               \
-  do {                                 \
-    if constexpr (Metering) {          \
-      const uint64_t units_ = (units); \
-      if (fuel < units_)               \
-        TG_TRAP(out_of_fuel);          \
-      fuel -= units_;                  \
-    }                                  \
+// The borrow of one subtraction is the out-of-fuel test (sub, jb); fuel is unchanged on a trap.
+#define TG_CHARGE(units)                                \
+  do {                                                  \
+    if constexpr (Metering) {                           \
+      const uint64_t units_ = (units);                  \
+      uint64_t left_;                                   \
+      if (__builtin_sub_overflow(fuel, units_, &left_)) \
+        TG_TRAP(out_of_fuel);                           \
+      fuel = left_;                                     \
+    }                                                   \
   } while (0)
 #define D fp[ip->d]
 #define A fp[ip->a]
@@ -1464,6 +1918,53 @@ L_x_br_unless_poll:
   if (u32(A) == 0)
     TG_BACK_EDGE(ip->imm);
   TG_FALL();
+
+  // Loop tails: fp[a] += imm >> 32 (i32), then the back-edge on the new value.
+#define TG_INC() A = u32(A) + static_cast<uint32_t>(ip->imm >> 32)
+L_x_inc_br_if_poll:
+  TG_INC();
+  if (u32(A) != 0)
+    TG_BACK_EDGE(u32(ip->imm));
+  TG_FALL();
+L_x_inc_br_unless_poll:
+  TG_INC();
+  if (u32(A) == 0)
+    TG_BACK_EDGE(u32(ip->imm));
+  TG_FALL();
+#define X(name, get, rel)                                             \
+  L_incp_##name##_imm : TG_INC();                                     \
+  if (get(A) rel get(ip->imm))                                        \
+    TG_BACK_EDGE(static_cast<uint32_t>(ip->b));                       \
+  TG_FALL();                                                          \
+  L_addbr_##name##_imm : {                                            \
+    const uint32_t v = u32(A) + static_cast<uint32_t>(ip->imm >> 32); \
+    B = v;                                                            \
+    if (get(uint64_t{v}) rel get(ip->imm))                            \
+      TG_JUMP();                                                      \
+    TG_FALL();                                                        \
+  }
+  TG_I32_CMPS(X)
+#undef X
+  // Register-form compares of either width: fp[a] += the sign-extended imm >> 32 (incp) or
+  // fp[imm >> 32] (addp), wrapped to the compare's width; the loop cost is imm's low half.
+#define X(name, get, rel)                                                               \
+  L_incp_##name : {                                                                     \
+    using U = std::make_unsigned_t<decltype(get(uint64_t{0}))>;                         \
+    A = static_cast<U>(A + static_cast<uint64_t>(static_cast<int32_t>(ip->imm >> 32))); \
+    if (get(A) rel get(B))                                                              \
+      TG_BACK_EDGE(u32(ip->imm));                                                       \
+    TG_FALL();                                                                          \
+  }                                                                                     \
+  L_addp_##name : {                                                                     \
+    using U = std::make_unsigned_t<decltype(get(uint64_t{0}))>;                         \
+    A = static_cast<U>(A + fp[static_cast<int32_t>(ip->imm >> 32)]);                    \
+    if (get(A) rel get(B))                                                              \
+      TG_BACK_EDGE(u32(ip->imm));                                                       \
+    TG_FALL();                                                                          \
+  }
+  TG_INT_CMPS(X)
+#undef X
+#undef TG_INC
 
   // ---- moves ----
 #define TG_MEM_COPY(bytes)                                                          \
@@ -1796,15 +2297,17 @@ L_elem_drop:
 #define X(name, T, conv)                                             \
   L_##name : TG_LOAD(name, T, conv, uint64_t{u32(A)});               \
   L_##name##_k : TG_LOAD(name, T, conv, uint64_t{u32(A + ip->imm)}); \
-  L_##name##_r : TG_LOAD(name, T, conv, uint64_t{u32(A + B)});
+  L_##name##_r : TG_LOAD(name, T, conv, uint64_t{u32(A + B)});       \
+  L_##name##_a : TG_LOAD(name, T, conv, ip->imm);
   TG_LOADS(X)
 #undef X
-#define X(name, T)                                                 \
-  L_##name : TG_STORE(name, T, uint64_t{u32(A)}, B);               \
-  L_##name##_k : TG_STORE(name, T, uint64_t{u32(A + ip->imm)}, B); \
-  L_##name##_r : TG_STORE(name, T, uint64_t{u32(A + B)}, D);       \
-  L_##name##_c : TG_STORE(name, T, uint64_t{u32(A + ip->imm)},     \
-                          static_cast<uint64_t>(static_cast<int64_t>(ip->b)));
+#define X(name, T)                                                             \
+  L_##name : TG_STORE(name, T, uint64_t{u32(A)}, B);                           \
+  L_##name##_k : TG_STORE(name, T, uint64_t{u32(A + ip->imm)}, B);             \
+  L_##name##_r : TG_STORE(name, T, uint64_t{u32(A + B)}, D);                   \
+  L_##name##_c : TG_STORE(name, T, uint64_t{u32(A + ip->imm)},                 \
+                          static_cast<uint64_t>(static_cast<int64_t>(ip->b))); \
+  L_##name##_a : TG_STORE(name, T, ip->imm, B);
   TG_STORES(X)
 #undef X
 #undef TG_LOAD
@@ -1886,6 +2389,55 @@ L_ref_func : {
     TG_NEXT();                                              \
   }
   TG_LOAD_BINOPS(X)
+#undef X
+// Read-modify-write: the load's address (fp[b] + imm, offset x) is also the store's.
+#define X(name, load, get, T, expr)                         \
+  L_##name##_rmw : {                                        \
+    const uint64_t ea = uint64_t{u32(B + ip->imm)} + ip->x; \
+    if (ea + sizeof(T) > mem_size)                          \
+      TG_TRAP(memory_out_of_bounds);                        \
+    T raw;                                                  \
+    std::memcpy(&raw, mem + ea, sizeof(T));                 \
+    const auto a = get(A);                                  \
+    const auto b = get(uint64_t{raw});                      \
+    const T r = static_cast<T>(expr);                       \
+    std::memcpy(mem + ea, &r, sizeof(T));                   \
+    TG_NEXT();                                              \
+  }
+  TG_LOAD_BINOPS(X)
+#undef X
+#define X(name, get, expr, store, T)                        \
+  L_##name##_st : {                                         \
+    const auto a = get(A);                                  \
+    const auto b = get(B);                                  \
+    const T r = static_cast<T>(expr);                       \
+    const uint64_t ea = uint64_t{u32(D + ip->imm)} + ip->x; \
+    if (ea + sizeof(T) > mem_size)                          \
+      TG_TRAP(memory_out_of_bounds);                        \
+    std::memcpy(mem + ea, &r, sizeof(T));                   \
+    TG_NEXT();                                              \
+  }
+  TG_STORE_BINOPS(X)
+#undef X
+#define X(bin, sh, get, shexpr, expr) \
+  L_##bin##_##sh : {                  \
+    const auto a = get(A);            \
+    const auto v = get(B);            \
+    const uint64_t k = ip->imm;       \
+    const auto b = (shexpr);          \
+    D = (expr);                       \
+    TG_NEXT();                        \
+  }
+  TG_SHIFT_BINOPS(X)
+#undef X
+#define X(name, get, expr)       \
+  L_##name##_rk : {              \
+    const auto a = get(ip->imm); \
+    const auto b = get(B);       \
+    D = (expr);                  \
+    TG_NEXT();                   \
+  }
+  TG_RK_BINOPS(X)
 #undef X
 #define TG_UN(name, get, expr) \
   L_##name : {                 \

@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "runtime/store.hpp"
@@ -777,6 +778,288 @@ TEST(InterpreterTest, DeferredOperandsKeepTheirValues) {
   // p = 200: (5 + 200) - (200 ^ 7) + trunc(2.5 - 0.0) = 205 - 207 + 2.
   EXPECT_EQ(ok_i32(fx.call("load_operands", {i32(200)})), 0u);
   EXPECT_EQ(trap_of(fx.call("load_operands", {i32(65530)})), "out of bounds memory access");
+}
+
+// Loop tails, compare chains, shifts, constant-first operands, stores of results and constant
+// addresses each run as one fused instruction; wasm must not see the difference.
+TEST(InterpreterTest, FusedForms) {
+  Fixture fx(R"((module
+    (memory 1)
+    (func (export "tail_inc") (param i32) (result i32) (local i32 i32)
+      loop
+        local.get 2
+        local.get 1
+        i32.add
+        local.set 2
+        local.get 1
+        i32.const 3
+        i32.add
+        local.tee 1
+        local.get 0
+        i32.lt_u
+        br_if 0
+      end
+      local.get 2)
+    (func (export "tail_wrap") (param i32) (result i32) (local i32)
+      loop
+        local.get 1
+        i32.const 1
+        i32.add
+        local.set 1
+        local.get 0
+        i32.const 0x40000000
+        i32.add
+        local.tee 0
+        i32.const 0
+        i32.ne
+        br_if 0
+      end
+      local.get 1)
+    (func (export "tail_add64") (param i64 i64) (result i64) (local i64 i64)
+      loop
+        local.get 3
+        i64.const 1
+        i64.add
+        local.set 3
+        local.get 2
+        local.get 1
+        i64.add
+        local.tee 2
+        local.get 0
+        i64.le_u
+        br_if 0
+      end
+      local.get 3)
+    (func (export "tail_dec64") (param i64 i64) (result i64) (local i64)
+      loop
+        local.get 2
+        i64.const 1
+        i64.add
+        local.set 2
+        local.get 1
+        i64.const -2
+        i64.add
+        local.tee 1
+        local.get 0
+        i64.gt_s
+        br_if 0
+      end
+      local.get 2)
+    (func (export "digit") (param i32) (result i32)
+      block
+        local.get 0
+        i32.const -48
+        i32.add
+        local.tee 0
+        i32.const 9
+        i32.gt_u
+        br_if 0
+        local.get 0
+        return
+      end
+      i32.const -1)
+    (func (export "not_lt") (param i32 i32) (result i32)
+      local.get 0
+      local.get 1
+      i32.lt_s
+      i32.eqz)
+    (func (export "branch_not_eq") (param i32) (result i32)
+      block
+        local.get 0
+        i32.const 5
+        i32.eq
+        i32.eqz
+        br_if 0
+        i32.const 1
+        return
+      end
+      i32.const 2)
+    (func (export "mix32") (param i32 i32) (result i32)
+      local.get 0
+      local.get 1
+      i32.const 7
+      i32.rotl
+      i32.xor
+      local.get 1
+      i32.const 35
+      i32.shl
+      i32.add
+      local.get 1
+      i32.const 4
+      i32.shr_u
+      i32.or
+      local.get 1
+      i32.const 9
+      i32.rotl
+      i32.and)
+    (func (export "shift_sub") (param i32 i32) (result i32)
+      local.get 0
+      local.get 1
+      i32.const 2
+      i32.shl
+      i32.sub
+      local.get 1
+      i32.const 1
+      i32.shl
+      local.get 0
+      i32.sub
+      i32.xor)
+    (func (export "mix64") (param i64 i64) (result i64)
+      local.get 0
+      i64.const 70
+      i64.shr_u
+      local.get 1
+      i64.xor
+      local.get 1
+      i64.const 13
+      i64.rotl
+      i64.xor
+      local.get 1
+      i64.const 3
+      i64.shl
+      i64.add)
+    (func (export "const_first") (param i32 i64) (result i64)
+      i32.const 1
+      local.get 0
+      i32.shl
+      i32.const 100
+      local.get 0
+      i32.sub
+      i32.xor
+      i32.const -16
+      local.get 0
+      i32.shr_s
+      i32.xor
+      i32.const -16
+      local.get 0
+      i32.shr_u
+      i32.add
+      i64.extend_i32_u
+      i64.const -16
+      local.get 1
+      i64.shr_u
+      i64.xor
+      i64.const 5
+      local.get 1
+      i64.sub
+      i64.xor
+      i64.const 3
+      local.get 1
+      i64.shl
+      i64.add)
+    (func (export "stores") (param i32 i32) (result i64)
+      ;; mem[p] += v; mem[p+24] = p - v; f64 at p+8 -= f64 at p+16; f64 at p+32 = (p+8) * (p+16)
+      local.get 0
+      local.get 0
+      i32.load
+      local.get 1
+      i32.add
+      i32.store
+      local.get 0
+      i32.const 24
+      i32.add
+      local.get 0
+      local.get 1
+      i32.sub
+      i32.store
+      local.get 0
+      local.get 0
+      f64.load offset=16
+      local.get 0
+      f64.load offset=8
+      f64.sub
+      f64.store offset=8
+      local.get 0
+      local.get 0
+      f64.load offset=8
+      local.get 0
+      f64.load offset=16
+      f64.mul
+      f64.store offset=32
+      local.get 0
+      i64.load)
+    (func (export "absolute") (param i32) (result i32)
+      i32.const 100
+      local.get 0
+      i32.store
+      i32.const 100
+      i32.load16_u offset=2
+      i32.const 101
+      i32.load8_u
+      i32.add)
+    (func (export "absolute_oob") (param i32) (result i32)
+      local.get 0
+      i32.eqz
+      if (result i32)
+        i32.const 65535
+        i32.load8_u
+      else
+        local.get 0
+        i32.const 1
+        i32.eq
+        if (result i32)
+          i32.const -1
+          i32.load offset=1
+        else
+          i32.const 65534
+          i32.const 7
+          i32.store offset=1
+          i32.const 0
+        end
+      end)
+  ))");
+  EXPECT_EQ(ok_i32(fx.call("tail_inc", {i32(10)})), 18u);  // 0 + 3 + 6 + 9
+  CallOptions fuel;
+  fuel.fuel = 100000;
+  EXPECT_EQ(ok_i32(fx.call("tail_wrap", {i32(0x40000000)}, fuel)), 3u);
+  EXPECT_EQ(ok_i64(fx.call("tail_add64", {i64(100), i64(7)})), 15u);  // 7, 14, .. 105
+  EXPECT_EQ(ok_i64(fx.call("tail_dec64", {i64(-5), i64(10)})), 8u);   // 8, 6, .. -6
+  EXPECT_EQ(ok_i32(fx.call("digit", {i32('7')})), 7u);
+  EXPECT_EQ(ok_i32(fx.call("digit", {i32('a')})), 0xFFFFFFFFu);
+  EXPECT_EQ(ok_i32(fx.call("digit", {i32(' ')})), 0xFFFFFFFFu);
+  EXPECT_EQ(ok_i32(fx.call("not_lt", {i32(-1), i32(1)})), 0u);
+  EXPECT_EQ(ok_i32(fx.call("not_lt", {i32(1), i32(-1)})), 1u);
+  EXPECT_EQ(ok_i32(fx.call("not_lt", {i32(4), i32(4)})), 1u);
+  EXPECT_EQ(ok_i32(fx.call("branch_not_eq", {i32(5)})), 1u);
+  EXPECT_EQ(ok_i32(fx.call("branch_not_eq", {i32(6)})), 2u);
+  const uint32_t a = 0x12345678, b = 0x9ABCDEF0;
+  EXPECT_EQ(ok_i32(fx.call("mix32", {i32(a), i32(b)})),
+            (((a ^ std::rotl(b, 7)) + (b << 3)) | (b >> 4)) & std::rotl(b, 9));
+  EXPECT_EQ(ok_i32(fx.call("shift_sub", {i32(a), i32(b)})), (a - (b << 2)) ^ ((b << 1) - a));
+  const uint64_t x = 0x0123456789ABCDEFull, y = 0xFEDCBA9876543210ull;
+  EXPECT_EQ(ok_i64(fx.call("mix64", {i64(x), i64(y)})),
+            (((x >> 6) ^ y) ^ std::rotl(y, 13)) + (y << 3));
+  const uint32_t n = 33;
+  const uint64_t m = 67;
+  const uint32_t lo = ((1u << (n & 31)) ^ (100 - n) ^ static_cast<uint32_t>(-16 >> (n & 31))) +
+                      (0xFFFFFFF0u >> (n & 31));
+  EXPECT_EQ(ok_i64(fx.call("const_first", {i32(n), i64(m)})),
+            ((uint64_t{lo} ^ (0xFFFFFFFFFFFFFFF0ull >> (m & 63))) ^ (5 - m)) + (3ull << (m & 63)));
+  uint8_t* mem = fx.instance()->memories[0]->data;
+  const uint32_t p = 1000;
+  const uint32_t w0 = 0xFFFFFFF0;
+  const double d8 = 1.25, d16 = 10.5;
+  std::memcpy(mem + p, &w0, 4);
+  std::memcpy(mem + p + 8, &d8, 8);
+  std::memcpy(mem + p + 16, &d16, 8);
+  EXPECT_EQ(ok_i64(fx.call("stores", {i32(p), i32(0x20)})), 0x10u);  // wrapped i32 sum, high word 0
+  uint32_t w24 = 0;
+  double r8 = 0, r32 = 0;
+  std::memcpy(&w24, mem + p + 24, 4);
+  std::memcpy(&r8, mem + p + 8, 8);
+  std::memcpy(&r32, mem + p + 32, 8);
+  EXPECT_EQ(w24, p - 0x20);
+  EXPECT_EQ(r8, 10.5 - 1.25);
+  EXPECT_EQ(r32, (10.5 - 1.25) * 10.5);
+  // Out of bounds: the read-modify-write traps like the load it replaces, writing nothing.
+  EXPECT_EQ(trap_of(fx.call("stores", {i32(65534), i32(1)})), "out of bounds memory access");
+  EXPECT_EQ(mem[65534], 0);
+  EXPECT_EQ(mem[65535], 0);
+  EXPECT_EQ(ok_i32(fx.call("absolute", {i32(0x11223344)})), 0x1122u + 0x33u);
+  EXPECT_EQ(ok_i32(fx.call("absolute_oob", {i32(0)})), 0u);
+  EXPECT_EQ(trap_of(fx.call("absolute_oob", {i32(1)})), "out of bounds memory access");
+  EXPECT_EQ(trap_of(fx.call("absolute_oob", {i32(2)})), "out of bounds memory access");
+  EXPECT_EQ(mem[65535], 0);
 }
 
 }  // namespace
