@@ -465,7 +465,12 @@ struct Compiled {
   X(i64_or_, i64_shl, TG_U64, v << (k & 63), a | b)                                 \
   X(i64_or_, i64_shr_u, TG_U64, v >> (k & 63), a | b)                               \
   X(i64_and_, i64_shl, TG_U64, v << (k & 63), a & b)                                \
-  X(i64_and_, i64_shr_u, TG_U64, v >> (k & 63), a & b)
+  X(i64_and_, i64_shr_u, TG_U64, v >> (k & 63), a & b)                              \
+  X(i32_and_, i32_xor_, u32, TG_I32(v ^ k), TG_I32(a& b))                           \
+  X(i64_and_, i64_xor_, TG_U64, v ^ k, a & b)                                       \
+  X(i32_add, i32_mul, u32, TG_I32(v* k), TG_I32(a + b))                             \
+  X(i32_add, i32_and_, u32, TG_I32(v& k), TG_I32(a + b))                            \
+  X(i64_add, i64_mul, TG_U64, v* k, a + b)
 
 // Binary operations whose result goes straight to memory: fp[d] + imm is the address, x the
 // offset, and T the width of the store (i32_store, i64_store, f32_store or f64_store).
@@ -497,6 +502,17 @@ struct Compiled {
   X(i64_sub, TG_U64, a - b)                \
   X(i64_shl, TG_U64, a << (b & 63))        \
   X(i64_shr_u, TG_U64, a >> (b & 63))
+
+// Divisions by a constant that can neither be 0 nor (signed) -1, so they cannot trap.
+#define TG_DIV_BINOPS(X)           \
+  X(i32_div_s, s32, TG_I32(a / b)) \
+  X(i32_div_u, u32, TG_I32(a / b)) \
+  X(i32_rem_s, s32, TG_I32(a % b)) \
+  X(i32_rem_u, u32, TG_I32(a % b)) \
+  X(i64_div_s, s64, TG_U64(a / b)) \
+  X(i64_div_u, TG_U64, a / b)      \
+  X(i64_rem_s, s64, TG_U64(a % b)) \
+  X(i64_rem_u, TG_U64, a % b)
 
 // Handlers beyond the IR's own operations (which keep their ir::Op numbers).
 enum XOp : uint16_t {
@@ -530,25 +546,30 @@ enum XOp : uint16_t {
 #define X(name, get, expr) x_##name##_rk,
                   TG_RK_BINOPS(X)
 #undef X
+#define X(name, get, expr) x_##name##_imm,
+                      TG_DIV_BINOPS(X)
+#undef X
+                          x_i32_add3,  ///< fp[d] = fp[a] + fp[b] + fp[x]
+  x_i64_add3,
 #define X(name, get, expr, store, T) x_##name##_st,
-                      TG_STORE_BINOPS(X)
+  TG_STORE_BINOPS(X)
 #undef X
 #define X(name, load, get, T, expr) x_##name##_rmw,
-                          TG_LOAD_BINOPS(X)
+      TG_LOAD_BINOPS(X)
 #undef X
 #define X(name, T, conv) x_##name##_k, x_##name##_r, x_##name##_a,
-                              TG_LOADS(X)
+          TG_LOADS(X)
 #undef X
 #define X(name, T) x_##name##_k, x_##name##_r, x_##name##_c, x_##name##_a,
-                                  TG_STORES(X)
+              TG_STORES(X)
 #undef X
 #define X(name, get, expr) x_##name##_imm,
-                                      TG_PURE_BINOPS(X)
+                  TG_PURE_BINOPS(X)
 #undef X
 #define X(name, get, rel) x_br_##name, x_br_##name##_imm, x_brp_##name, x_brp_##name##_imm,
-                                          TG_INT_CMPS(X)
+                      TG_INT_CMPS(X)
 #undef X
-                                              x_count
+                          x_count
 };
 
 using ir::Op;
@@ -585,29 +606,56 @@ const char* handler_name(uint16_t op) {
 #define X(name, get, expr) #name "_rk",
                                                        TG_RK_BINOPS(X)
 #undef X
+#define X(name, get, expr) #name "_imm",
+                                                           TG_DIV_BINOPS(X)
+#undef X
+                                                               "i32_add3",
+                                       "i64_add3",
 #define X(name, get, expr, store, T) #name "_st",
-                                                           TG_STORE_BINOPS(X)
+                                       TG_STORE_BINOPS(X)
 #undef X
 #define X(name, load, get, T, expr) #name "_rmw",
-                                                               TG_LOAD_BINOPS(X)
+                                           TG_LOAD_BINOPS(X)
 #undef X
 #define X(name, T, conv) #name "_k", #name "_r", #name "_a",
-                                                                   TG_LOADS(X)
+                                               TG_LOADS(X)
 #undef X
 #define X(name, T) #name "_k", #name "_r", #name "_c", #name "_a",
-                                                                       TG_STORES(X)
+                                                   TG_STORES(X)
 #undef X
 #define X(name, get, expr) #name "_imm",
-                                                                           TG_PURE_BINOPS(X)
+                                                       TG_PURE_BINOPS(X)
 #undef X
 #define X(name, get, rel) "br_" #name, "br_" #name "_imm", "brp_" #name, "brp_" #name "_imm",
-                                                                               TG_INT_CMPS(X)
+                                                           TG_INT_CMPS(X)
 #undef X
   };
   static_assert(std::size(kNames) == x_count - ir::kOpCount);
   if (op < ir::kOpCount)
     return ir::op_name(static_cast<Op>(op));
   return op < x_count ? kNames[op - ir::kOpCount] : "?";
+}
+
+// The constant-divisor form of a division or remainder, when divisor `k` can make it trap
+// neither by zero nor by overflow; else 0.
+uint16_t div_imm_variant(Op op, uint64_t k) {
+  const bool wide =
+      op == Op::i64_div_s || op == Op::i64_div_u || op == Op::i64_rem_s || op == Op::i64_rem_u;
+  const uint64_t v = wide ? k : static_cast<uint32_t>(k);
+  const uint64_t minus_one = wide ? ~uint64_t{0} : 0xFFFFFFFFu;
+  const bool is_signed =
+      op == Op::i32_div_s || op == Op::i32_rem_s || op == Op::i64_div_s || op == Op::i64_rem_s;
+  if (v == 0 || (is_signed && v == minus_one))
+    return 0;
+  switch (op) {
+#define X(name, get, expr) \
+  case Op::name:           \
+    return x_##name##_imm;
+    TG_DIV_BINOPS(X)
+#undef X
+    default:
+      return 0;
+  }
 }
 
 // The form of a non-commutative operation whose first operand is a constant, or 0.
@@ -1103,6 +1151,7 @@ class Translator {
   void set_local(uint32_t slot, bool tee);
   bool fuse_load(Op op, size_t n);
   bool fuse_shift(Op op, size_t n);
+  bool fuse_add3(Op op, size_t n);
   bool fuse_result_store(const ir::Instr& in, size_t n);
   bool fuse_store(const ir::Instr& in, size_t n);
   void translate_one(const ir::Instr& in);
@@ -1281,6 +1330,48 @@ bool Translator::fuse_result_store(const ir::Instr& in, size_t n) {
   }
   fusable_ = false;
   vs_.resize(n - 2);
+  return true;
+}
+
+// An add of what the last add (register form, same width) computed: one three-operand add.
+bool Translator::fuse_add3(Op op, size_t n) {
+  if (op == Op::i32_add) {
+    // Or of a sum of two slots not computed yet.
+    for (const size_t s : {n - 2, n - 1}) {
+      const VEntry& sum = vs_[s];
+      const VEntry& o = vs_[s == n - 2 ? n - 1 : n - 2];
+      if (sum.kind == VKind::add_slots && (o.kind == VKind::local || o.kind == VKind::temp)) {
+        const int32_t a = sum.slot, b = static_cast<int32_t>(sum.value);
+        const uint32_t x = static_cast<uint32_t>(o.slot);
+        vs_.resize(n - 2);
+        emit_result(x_i32_add3, home(n - 2), a, b, x);
+        push_temp();
+        return true;
+      }
+    }
+  }
+  if (!fusable_ || (op != Op::i32_add && op != Op::i64_add) ||
+      ops_.back() != static_cast<uint16_t>(op))
+    return false;
+  Ins& li = out_->code.back();
+  size_t other;
+  if (vs_[n - 1].kind == VKind::temp && li.d == vs_[n - 1].slot)
+    other = n - 2;
+  else if (vs_[n - 2].kind == VKind::temp && li.d == vs_[n - 2].slot)
+    other = n - 1;
+  else
+    return false;
+  const VEntry& o = vs_[other];
+  if (o.kind != VKind::local && o.kind != VKind::temp)
+    return false;
+  const uint16_t fused = op == Op::i32_add ? x_i32_add3 : x_i64_add3;
+  li.x = static_cast<uint32_t>(o.slot);
+  li.d = home(n - 2);
+  li.h = h_[fused];
+  ops_.back() = fused;
+  vs_.resize(n - 2);
+  push_temp();
+  fusable_ = true;
   return true;
 }
 
@@ -1591,7 +1682,9 @@ void Translator::translate_one(const ir::Instr& in) {
         return;
       }
       if (vs_[n - 1].kind == VKind::constant) {
-        if (const uint16_t imm_op = imm_variant(in.op)) {
+        const uint16_t imm_op =
+            imm_variant(in.op) != 0 ? imm_variant(in.op) : div_imm_variant(in.op, vs_[n - 1].value);
+        if (imm_op != 0) {
           const uint64_t k = vs_[n - 1].value;
           vs_.pop_back();
           const int32_t a = operand(n - 2);
@@ -1611,7 +1704,7 @@ void Translator::translate_one(const ir::Instr& in) {
           return;
         }
       }
-      if (fuse_load(in.op, n) || fuse_shift(in.op, n))
+      if (fuse_load(in.op, n) || fuse_shift(in.op, n) || fuse_add3(in.op, n))
         return;
       const int32_t b = operand(n - 1), a = operand(n - 2);
       vs_.resize(n - 2);
@@ -1781,34 +1874,39 @@ template <bool Metering>
       TG_INT_CMPS(X)
 #undef X
 #define X(name, get, rel) &&L_incp_##name##_imm, &&L_addbr_##name##_imm,
-          TG_I32_CMPS(X)
+              TG_I32_CMPS(X)
 #undef X
 #define X(name, load, get, T, expr) &&L_##name##_ld,
-              TG_LOAD_BINOPS(X)
+                  TG_LOAD_BINOPS(X)
 #undef X
 #define X(bin, sh, get, shexpr, expr) &&L_##bin##_##sh,
-                  TG_SHIFT_BINOPS(X)
+                      TG_SHIFT_BINOPS(X)
 #undef X
 #define X(name, get, expr) &&L_##name##_rk,
-                      TG_RK_BINOPS(X)
-#undef X
-#define X(name, get, expr, store, T) &&L_##name##_st,
-                          TG_STORE_BINOPS(X)
-#undef X
-#define X(name, load, get, T, expr) &&L_##name##_rmw,
-                              TG_LOAD_BINOPS(X)
-#undef X
-#define X(name, T, conv) &&L_##name##_k, &&L_##name##_r, &&L_##name##_a,
-                                  TG_LOADS(X)
-#undef X
-#define X(name, T) &&L_##name##_k, &&L_##name##_r, &&L_##name##_c, &&L_##name##_a,
-                                      TG_STORES(X)
+                          TG_RK_BINOPS(X)
 #undef X
 #define X(name, get, expr) &&L_##name##_imm,
-                                          TG_PURE_BINOPS(X)
+                              TG_DIV_BINOPS(X)
+#undef X
+          && L_x_i32_add3,
+      &&L_x_i64_add3,
+#define X(name, get, expr, store, T) &&L_##name##_st,
+      TG_STORE_BINOPS(X)
+#undef X
+#define X(name, load, get, T, expr) &&L_##name##_rmw,
+          TG_LOAD_BINOPS(X)
+#undef X
+#define X(name, T, conv) &&L_##name##_k, &&L_##name##_r, &&L_##name##_a,
+              TG_LOADS(X)
+#undef X
+#define X(name, T) &&L_##name##_k, &&L_##name##_r, &&L_##name##_c, &&L_##name##_a,
+                  TG_STORES(X)
+#undef X
+#define X(name, get, expr) &&L_##name##_imm,
+                      TG_PURE_BINOPS(X)
 #undef X
 #define X(name, get, rel) &&L_br_##name, &&L_br_##name##_imm, &&L_brp_##name, &&L_brp_##name##_imm,
-                                              TG_INT_CMPS(X)
+                          TG_INT_CMPS(X)
 #undef X
   };
   static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == x_count);
@@ -2439,6 +2537,21 @@ L_ref_func : {
   }
   TG_RK_BINOPS(X)
 #undef X
+#define X(name, get, expr)       \
+  L_##name##_imm : {             \
+    const auto a = get(A);       \
+    const auto b = get(ip->imm); \
+    D = (expr);                  \
+    TG_NEXT();                   \
+  }
+  TG_DIV_BINOPS(X)
+#undef X
+L_x_i32_add3:
+  D = u32(A + B + fp[static_cast<int32_t>(ip->x)]);
+  TG_NEXT();
+L_x_i64_add3:
+  D = A + B + fp[static_cast<int32_t>(ip->x)];
+  TG_NEXT();
 #define TG_UN(name, get, expr) \
   L_##name : {                 \
     const auto x = get(A);     \

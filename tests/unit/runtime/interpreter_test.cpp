@@ -1062,5 +1062,127 @@ TEST(InterpreterTest, FusedForms) {
   EXPECT_EQ(mem[65535], 0);
 }
 
+// Three-operand sums, an operand transformed by a constant, and divisions by a constant.
+TEST(InterpreterTest, FusedArithmetic) {
+  Fixture fx(R"((module
+    (func (export "sum3") (param i32 i32 i32) (result i32)
+      local.get 0
+      local.get 1
+      i32.add
+      local.get 2
+      i32.add
+      local.get 0
+      local.get 2
+      i32.mul
+      local.get 1
+      i32.add
+      i32.add
+      local.get 2
+      i32.add)
+    (func (export "sum3_64") (param i64 i64 i64) (result i64)
+      local.get 0
+      local.get 1
+      i64.add
+      local.get 2
+      i64.add
+      local.get 2
+      local.get 0
+      local.get 1
+      i64.add
+      i64.add
+      i64.add)
+    (func (export "masks") (param i32 i32) (result i32)
+      local.get 0
+      local.get 1
+      i32.const -1
+      i32.xor
+      i32.and
+      local.get 1
+      i32.const 56
+      i32.mul
+      i32.add
+      local.get 0
+      i32.const 0xFF
+      i32.and
+      i32.add)
+    (func (export "masks64") (param i64 i64) (result i64)
+      local.get 1
+      i64.const -1
+      i64.xor
+      local.get 0
+      i64.and
+      local.get 0
+      i64.const 0x100000001B3
+      i64.mul
+      i64.add)
+    (func (export "div_consts") (param i32 i64) (result i64)
+      local.get 0
+      i32.const 10
+      i32.div_u
+      local.get 0
+      i32.const -7
+      i32.div_s
+      i32.add
+      local.get 0
+      i32.const -7
+      i32.rem_s
+      i32.add
+      local.get 0
+      i32.const 10
+      i32.rem_u
+      i32.add
+      i64.extend_i32_u
+      local.get 1
+      i64.const 10
+      i64.div_u
+      i64.add
+      local.get 1
+      i64.const -3
+      i64.div_s
+      i64.add
+      local.get 1
+      i64.const 1000
+      i64.rem_u
+      i64.add
+      local.get 1
+      i64.const -3
+      i64.rem_s
+      i64.add)
+    (func (export "div_zero") (param i32) (result i32)
+      local.get 0
+      i32.const 0
+      i32.div_u)
+    (func (export "div_minus_one") (param i32) (result i32)
+      local.get 0
+      i32.const -1
+      i32.div_s)
+    (func (export "rem_minus_one") (param i64) (result i64)
+      local.get 0
+      i64.const -1
+      i64.rem_s)
+  ))");
+  EXPECT_EQ(ok_i32(fx.call("sum3", {i32(0xFFFFFFF0), i32(0x20), i32(3)})),
+            0xFFFFFFF0u + 0x20u + 3u + (0xFFFFFFF0u * 3u + 0x20u) + 3u);
+  EXPECT_EQ(ok_i64(fx.call("sum3_64", {i64(1ull << 63), i64(5), i64(7)})),
+            (1ull << 63) + 5 + 7 + (7 + ((1ull << 63) + 5)));
+  const uint32_t a = 0xF0F0ABCD, b = 0x12345678;
+  EXPECT_EQ(ok_i32(fx.call("masks", {i32(a), i32(b)})), (a & ~b) + b * 56u + (a & 0xFFu));
+  const uint64_t x = 0x0123456789ABCDEFull, y = 0xFF00FF00FF00FF00ull;
+  EXPECT_EQ(ok_i64(fx.call("masks64", {i64(x), i64(y)})), (~y & x) + x * 0x100000001B3ull);
+  const uint32_t n = 0x80000005;  // negative as i32
+  const int32_t sn = static_cast<int32_t>(n);
+  const uint64_t m = 0xFFFFFFFFFFFFF000ull;  // -4096 as i64
+  const int64_t sm = static_cast<int64_t>(m);
+  const uint32_t lo =
+      n / 10 + static_cast<uint32_t>(sn / -7) + static_cast<uint32_t>(sn % -7) + n % 10;
+  EXPECT_EQ(ok_i64(fx.call("div_consts", {i32(n), i64(m)})),
+            uint64_t{lo} + m / 10 + static_cast<uint64_t>(sm / -3) + m % 1000 +
+                static_cast<uint64_t>(sm % -3));
+  EXPECT_EQ(trap_of(fx.call("div_zero", {i32(1)})), "integer divide by zero");
+  EXPECT_EQ(trap_of(fx.call("div_minus_one", {i32(0x80000000)})), "integer overflow");
+  EXPECT_EQ(ok_i32(fx.call("div_minus_one", {i32(6)})), static_cast<uint32_t>(-6));
+  EXPECT_EQ(ok_i64(fx.call("rem_minus_one", {i64(1ull << 63)})), 0u);
+}
+
 }  // namespace
 }  // namespace tollgate::runtime
