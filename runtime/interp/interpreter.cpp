@@ -2235,8 +2235,24 @@ do_call : {
     TG_TRAP(call_stack_exhausted);
   frames[depth++] = Frame{ip + 1, fp, inst};
   fp = args;
-  for (uint64_t* p = fp + c->param_slots; p < fp + c->local_slots; ++p)
-    *p = 0;
+  {
+    // GCC makes the plain loop a memset call, which costs more than the few locals most
+    // functions declare.
+    uint64_t* const locals = fp + c->param_slots;
+    const uint32_t n = c->local_slots - c->param_slots;
+    if (n > 4) {
+      std::memset(locals, 0, size_t{n} * sizeof(uint64_t));
+    } else {
+      if (n > 0)
+        locals[0] = 0;
+      if (n > 1)
+        locals[1] = 0;
+      if (n > 2)
+        locals[2] = 0;
+      if (n > 3)
+        locals[3] = 0;
+    }
+  }
   if (callee->instance != inst) {
     inst = callee->instance;
     TG_LOAD_MEMORY();
