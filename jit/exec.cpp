@@ -14,6 +14,7 @@
 #include "jit/helpers.hpp"
 #include "jit/jit.hpp"
 #include "runtime/interp/interpreter.hpp"
+#include "runtime/numerics.hpp"
 
 namespace tollgate::jit {
 
@@ -234,59 +235,28 @@ bool invoke_function(ExecContext* ctx, Function* f, uint64_t* sp) {
   return true;
 }
 
-template <typename Int>
-struct TruncRange;
-template <>
-struct TruncRange<int32_t> {
-  static constexpr double lo = -2147483649.0, hi = 2147483648.0;
-};
-template <>
-struct TruncRange<uint32_t> {
-  static constexpr double lo = -1.0, hi = 4294967296.0;
-};
-template <>
-struct TruncRange<int64_t> {
-  static constexpr double lo = -9223372036854777856.0, hi = 9223372036854775808.0;
-};
-template <>
-struct TruncRange<uint64_t> {
-  static constexpr double lo = -1.0, hi = 18446744073709551616.0;
-};
+// The spec's trapping and saturating truncations (runtime/numerics.hpp), as helper calls.
+template <typename F>
+double operand(uint64_t bits) {
+  if constexpr (sizeof(F) == 4)
+    return std::bit_cast<float>(static_cast<uint32_t>(bits));
+  else
+    return std::bit_cast<double>(bits);
+}
 
 template <typename Int, typename F>
 uint64_t trunc(ExecContext* ctx, uint64_t bits) {
-  double x;
-  if constexpr (sizeof(F) == 4)
-    x = std::bit_cast<float>(static_cast<uint32_t>(bits));
-  else
-    x = std::bit_cast<double>(bits);
-  if (std::isnan(x)) {
-    set_trap(ctx, TrapKind::invalid_conversion_to_integer);
+  Int r{};
+  if (auto trap = runtime::numerics::trunc_checked<Int>(operand<F>(bits), r)) {
+    set_trap(ctx, *trap);
     return 0;
   }
-  if (!(x > TruncRange<Int>::lo && x < TruncRange<Int>::hi)) {
-    set_trap(ctx, TrapKind::integer_overflow);
-    return 0;
-  }
-  return static_cast<uint64_t>(static_cast<std::make_unsigned_t<Int>>(static_cast<Int>(x)));
+  return static_cast<uint64_t>(static_cast<std::make_unsigned_t<Int>>(r));
 }
 
 template <typename Int, typename F>
 uint64_t trunc_sat(ExecContext*, uint64_t bits) {
-  double x;
-  if constexpr (sizeof(F) == 4)
-    x = std::bit_cast<float>(static_cast<uint32_t>(bits));
-  else
-    x = std::bit_cast<double>(bits);
-  Int r;
-  if (std::isnan(x))
-    r = 0;
-  else if (!(x > TruncRange<Int>::lo))
-    r = std::numeric_limits<Int>::min();
-  else if (!(x < TruncRange<Int>::hi))
-    r = std::numeric_limits<Int>::max();
-  else
-    r = static_cast<Int>(x);
+  const Int r = runtime::numerics::trunc_sat<Int>(operand<F>(bits));
   return static_cast<uint64_t>(static_cast<std::make_unsigned_t<Int>>(r));
 }
 
