@@ -15,6 +15,7 @@
 #include "jit/jit.hpp"
 #include "runtime/interp/interpreter.hpp"
 #include "runtime/numerics.hpp"
+#include "runtime/slots.hpp"
 
 namespace tollgate::jit {
 
@@ -101,41 +102,8 @@ uint32_t slots_of(const std::vector<ValType>& types) {
   return n;
 }
 
-Value slot_to_value(ValType t, const uint64_t* s) {
-  switch (t) {
-    case ValType::i32:
-      return Value::make_i32(static_cast<uint32_t>(s[0]));
-    case ValType::f32:
-      return Value::make_f32_bits(static_cast<uint32_t>(s[0]));
-    case ValType::i64:
-      return Value::make_i64(s[0]);
-    case ValType::f64:
-      return Value::make_f64_bits(s[0]);
-    case ValType::v128: {
-      runtime::V128 v;
-      v.u64 = {s[0], s[1]};
-      return Value::make_v128(v);
-    }
-    default:
-      return Value::make_ref(t, static_cast<runtime::RefBits>(s[0]));
-  }
-}
-
-uint32_t value_to_slot(const Value& v, uint64_t* s) {
-  switch (v.type) {
-    case ValType::i32:
-    case ValType::f32:
-      s[0] = v.i32;
-      return 1;
-    case ValType::v128:
-      s[0] = v.v128.u64[0];
-      s[1] = v.v128.u64[1];
-      return 2;
-    default:
-      s[0] = v.i64;
-      return 1;
-  }
-}
+using runtime::slot_to_value;
+using runtime::value_to_slot;
 
 void bind_instance(ExecContext* ctx, Instance* inst) {
   runtime::Memory* mem = inst->memories.empty() ? nullptr : inst->memories[0];

@@ -17,6 +17,7 @@
 
 #include "runtime/ir.hpp"
 #include "runtime/numerics.hpp"
+#include "runtime/slots.hpp"
 
 namespace tollgate::runtime::interp {
 namespace {
@@ -91,41 +92,6 @@ using numerics::trunc_checked;
 using numerics::trunc_sat;
 using numerics::wasm_max;
 using numerics::wasm_min;
-
-Value slot_to_value(ValType t, const uint64_t* s) {
-  Value v;
-  v.type = t;
-  switch (t) {
-    case ValType::i32:
-    case ValType::f32:
-      v.i32 = static_cast<uint32_t>(s[0]);
-      break;
-    case ValType::v128:
-      v.v128.u64 = {s[0], s[1]};
-      break;
-    default:
-      v.i64 = s[0];
-      break;
-  }
-  return v;
-}
-
-// Returns the slots written.
-uint32_t value_to_slot(const Value& v, uint64_t* s) {
-  switch (v.type) {
-    case ValType::i32:
-    case ValType::f32:
-      s[0] = v.i32;
-      return 1;
-    case ValType::v128:
-      s[0] = v.v128.u64[0];
-      s[1] = v.v128.u64[1];
-      return 2;
-    default:
-      s[0] = v.i64;
-      return 1;
-  }
-}
 
 uint32_t slots_of(const std::vector<ValType>& types) {
   uint32_t n = 0;
