@@ -56,6 +56,10 @@ runtime::Result<std::shared_ptr<const PolicyModule>> make_policy(
   return std::shared_ptr<const PolicyModule>(std::move(policy));
 }
 
+bool prepare_code(const PolicyModule& policy, const runtime::Engine& engine) {
+  return engine.prepare(*policy.module);
+}
+
 runtime::Result<std::shared_ptr<const PolicyModule>> load_policy(
     std::span<const uint8_t> wasm,
     std::optional<ExecutionMode> mode) {
@@ -82,7 +86,9 @@ namespace {
 
 // One thread sets the interrupt flags of every running evaluation when their deadlines pass
 // (policy-server's epoch ticker, without the 1 s granularity). Arming and disarming is a map
-// insert/erase, so evaluations do not pay for a thread each.
+// insert/erase, so evaluations do not pay for a thread each; the thread is woken only when a new
+// deadline comes before the one it sleeps towards, so a steady stream of evaluations with the
+// same budget costs it no wake-up (each one was a context switch per request).
 class Watchdog {
  public:
   static Watchdog& instance() {
@@ -94,7 +100,10 @@ class Watchdog {
     std::lock_guard lock(mutex_);
     uint64_t id = next_id_++;
     pending_.emplace(id, Entry{when, flag});
-    cv_.notify_one();
+    if (when < sleeping_until_) {
+      sleeping_until_ = when;
+      cv_.notify_one();
+    }
     return id;
   }
 
@@ -135,6 +144,7 @@ class Watchdog {
           ++it;
         }
       }
+      sleeping_until_ = next;
       if (next == std::chrono::steady_clock::time_point::max())
         cv_.wait(lock);
       else
@@ -146,6 +156,9 @@ class Watchdog {
   std::condition_variable cv_;
   std::map<uint64_t, Entry> pending_;
   uint64_t next_id_ = 1;
+  /// When the thread will next look at `pending_` by itself; guarded by mutex_.
+  std::chrono::steady_clock::time_point sleeping_until_ =
+      std::chrono::steady_clock::time_point::min();
   bool stop_ = false;
   std::thread thread_;
 };
@@ -220,7 +233,9 @@ class GuestRun {
         options_(options),
         wasi_(with_interrupt(std::move(wasi_options))),
         wapc_(make_host_call_handler(options.capabilities), console_log(options)),
-        store_(runtime::StoreLimits{options.max_memory_pages, runtime::kMaxTableSize}) {}
+        store_(runtime::StoreLimits{options.max_memory_pages, runtime::kMaxTableSize}) {
+    store_.set_engine(options.engine);
+  }
 
   wasi::WasiContext& wasi() { return wasi_; }
   wapc::WapcHost& wapc() { return wapc_; }

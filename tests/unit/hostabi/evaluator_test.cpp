@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include <boost/json.hpp>
 
@@ -142,6 +144,33 @@ TEST(evaluator, endless_loop_stopped_by_the_deadline) {
   EXPECT_EQ(r.message, kTimeoutMessage);
   EXPECT_TRUE(diag.timed_out);
   EXPECT_LT(took, 5s);
+}
+
+// The deadline thread sleeps towards the earliest deadline it knows; a shorter budget armed
+// while a longer one runs must still wake it.
+TEST(evaluator, short_deadline_armed_after_a_long_one_still_fires_on_time) {
+  auto p = policy(wapc_guest(Data(), "(loop $l (br $l)) (i32.const 1)"));
+  std::atomic<bool> long_started{false};
+  ValidationResponse long_result;
+  std::thread long_running([&] {
+    EvalOptions o;
+    o.deadline = 3s;
+    long_started = true;
+    long_result = evaluate(*p, kRequest, kSettings, o);
+  });
+  while (!long_started)
+    std::this_thread::yield();
+  std::this_thread::sleep_for(20ms);
+  EvalOptions o;
+  o.deadline = 100ms;
+  auto start = std::chrono::steady_clock::now();
+  ValidationResponse r = evaluate(*p, kRequest, kSettings, o);
+  auto took = std::chrono::steady_clock::now() - start;
+  long_running.join();
+  EXPECT_EQ(r.message, kTimeoutMessage);
+  EXPECT_EQ(long_result.message, kTimeoutMessage);
+  // Well under the long budget: the short deadline fired by itself.
+  EXPECT_LT(took, 2s);
 }
 
 TEST(evaluator, endless_loop_in_start_stopped_by_the_deadline) {
