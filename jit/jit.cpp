@@ -4,6 +4,8 @@
 
 #if defined(__x86_64__)
 #include "jit/x64/backend_x64.hpp"
+#elif defined(__aarch64__)
+#include "jit/a64/backend_a64.hpp"
 #endif
 
 namespace tollgate::jit {
@@ -11,6 +13,8 @@ namespace tollgate::jit {
 bool available() {
 #if defined(__x86_64__)
   return x64::host_supported();
+#elif defined(__aarch64__)
+  return a64::host_supported();
 #else
   return false;
 #endif
@@ -21,6 +25,8 @@ runtime::Result<std::shared_ptr<const CompiledModule>> compile_module(
     const CompileOptions& options) {
 #if defined(__x86_64__)
   return x64::compile_module(module, options);
+#elif defined(__aarch64__)
+  return a64::compile_module(module, options);
 #else
   (void)module;
   (void)options;
