@@ -4,6 +4,11 @@
 // Usage: node bench/node_check.js BUILD/bench [--quick]
 // The checksums must equal the `checksum` column of `bench_kernels` (same --quick): that shows
 // the kernels compute the same thing natively, in V8 and in tollgate, independently of our runtime.
+//
+// Timing mode, used by bench_kernels: node [V8 flags] bench/node_check.js BUILD/bench --time NAME N
+// runs run(N) once untimed (so V8 has compiled and, unless told not to, tiered up what it runs),
+// then once timed, and prints `<ms> <checksum>`. The timer is inside node, so process start-up
+// and compilation are not counted.
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
@@ -20,6 +25,18 @@ const kernels = [
 function instantiate(name) {
   const bytes = fs.readFileSync(path.join(dir, name + '.wasm'));
   return new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports;
+}
+
+const timeAt = process.argv.indexOf('--time');
+if (timeAt !== -1) {
+  const exports = instantiate(process.argv[timeAt + 1]);
+  const n = Number(process.argv[timeAt + 2]);
+  exports.run(n);
+  const start = process.hrtime.bigint();
+  const checksum = BigInt.asUintN(64, exports.run(n));
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  console.log(`${ms} ${checksum}`);
+  process.exit(0);
 }
 
 let failed = 0;
