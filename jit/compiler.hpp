@@ -5,9 +5,16 @@
 // compile-time value stack whose entries live in a register, as a constant or in their own
 // frame slot (V8 Liftoff's VarState). Constants fold into immediates; registers are handed out
 // across the value stack and spilled when the pool runs dry. At every branch, label and call the
-// whole stack is spilled to its slots, so each label has one canonical state: every operand in
-// the slot the IR's stack machine gives it (fp[local_slots + height]). Locals live in their
-// frame slots.
+// operand stack is spilled to its slots, so each label has one canonical state: every operand in
+// the slot the IR's stack machine gives it (fp[local_slots + height]). A compare feeding a
+// conditional branch becomes one compare-and-branch.
+//
+// Locals: a pre-pass weighs each local's uses (ten times more inside each enclosing loop, a loop
+// being the span of a backward branch) and pins the heaviest to registers of the allocatable
+// pools for the whole function, leaving a few registers to the operand stack. A pinned local is
+// in its register at every label, so merges need no moves for it; around calls (which clobber
+// every allocatable register) it is stored to its frame slot and reloaded. Other locals live in
+// their frame slots.
 //
 // Frames: a function's frame is the IR's [params][locals][operand stack] in 8-byte slots on the
 // JIT's value stack, addressed from the pinned frame register; a call moves the frame register to
@@ -19,6 +26,7 @@
 // before any effect, as the interpreter does.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -80,9 +88,11 @@ class FunctionCompiler {
     for (ValType t : code_.local_types)
       if (t == ValType::v128)
         return unsupported("v128 locals");
+    pin_locals();
 
     masm_.bind(env_.func_entries[func_ - module_.num_imported_funcs]);
     masm_.prologue(code_.param_slots, code_.local_slots, code_.local_slots + code_.max_stack_slots);
+    reload_locals();
     for (pc_ = 0; pc_ < n; ++pc_) {
       if (targets_[pc_])
         enter_label(pc_);
@@ -167,6 +177,97 @@ class FunctionCompiler {
   void release(const VarState& v) {
     if (v.loc == VarState::Loc::reg)
       release(v.reg);
+  }
+
+  // ---- locals pinned to registers ----
+  /// Registers of each class left to the operand stack: the most one operation holds at once
+  /// (select: condition and two operands; a float compare: two operands and its result).
+  static constexpr uint32_t kStackRegsGp = 3;
+  static constexpr uint32_t kStackRegsFp = 4;
+  static constexpr uint32_t kLoopWeight = 10;
+  static constexpr uint32_t kMaxLoopDepth = 6;
+
+  /// Chooses the locals that live in registers: the most used ones, uses in loops weighing more.
+  void pin_locals() {
+    const uint32_t n = static_cast<uint32_t>(code_.code.size());
+    local_regs_.assign(code_.local_slots, Reg{});
+    // Loop depth of each instruction: a backward branch from pc to t makes [t, pc] a loop.
+    std::vector<int32_t> delta(n + 1, 0);
+    auto backward = [&](uint32_t from, uint32_t to) {
+      if (to <= from) {
+        ++delta[to];
+        --delta[from + 1];
+      }
+    };
+    for (uint32_t pc = 0; pc < n; ++pc) {
+      const runtime::ir::Instr& i = code_.code[pc];
+      switch (i.op) {
+        case Op::br:
+        case Op::br_if:
+        case Op::br_unless:
+        case Op::br_drop:
+        case Op::br_if_drop:
+          backward(pc, i.a);
+          break;
+        case Op::br_table:
+          for (uint32_t k = 0; k <= static_cast<uint32_t>(i.b); ++k)
+            backward(pc, code_.br_targets[i.a + k].pc);
+          break;
+        default:
+          break;
+      }
+    }
+    std::vector<uint64_t> weight(code_.local_slots, 0);
+    int32_t depth = 0;
+    for (uint32_t pc = 0; pc < n; ++pc) {
+      depth += delta[pc];
+      const runtime::ir::Instr& i = code_.code[pc];
+      if (i.op == Op::local_get || i.op == Op::local_set || i.op == Op::local_tee) {
+        uint64_t w = 1;
+        for (int32_t d = 0; d < depth && d < static_cast<int32_t>(kMaxLoopDepth); ++d)
+          w *= kLoopWeight;
+        weight[i.a] += w;
+      }
+    }
+    std::vector<uint32_t> order;
+    for (size_t k = 0; k < code_.local_types.size(); ++k)
+      if (weight[code_.local_offsets[k]] != 0)
+        order.push_back(static_cast<uint32_t>(k));
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+      return weight[code_.local_offsets[x]] > weight[code_.local_offsets[y]];
+    });
+    uint32_t free_gp = static_cast<uint32_t>(pool(RegClass::gp).size()) - kStackRegsGp;
+    uint32_t free_fp = static_cast<uint32_t>(pool(RegClass::fp).size()) - kStackRegsFp;
+    for (uint32_t k : order) {
+      const RegClass c = class_of(code_.local_types[k]);
+      uint32_t& left = c == RegClass::gp ? free_gp : free_fp;
+      if (left == 0)
+        continue;
+      --left;
+      const Reg r = alloc(c);  // stays marked used for the whole function
+      local_regs_[code_.local_offsets[k]] = r;
+      pinned_.push_back(k);
+    }
+  }
+  Reg local_reg(uint32_t offset) const { return local_regs_[offset]; }
+  /// Stores every pinned local to its frame slot (before anything that clobbers registers).
+  void spill_locals() {
+    for (uint32_t k : pinned_) {
+      const uint32_t offset = code_.local_offsets[k];
+      masm_.store(size_of(code_.local_types[k]), local_regs_[offset], local_mem(offset));
+    }
+  }
+  /// Loads every pinned local from its frame slot (at entry and after calls).
+  void reload_locals() {
+    for (uint32_t k : pinned_) {
+      const uint32_t offset = code_.local_offsets[k];
+      masm_.load(size_of(code_.local_types[k]), false, local_regs_[offset], local_mem(offset));
+    }
+  }
+  /// Around a call: the operand stack in its slots, pinned locals in theirs.
+  void before_call() {
+    spill_all();
+    spill_locals();
   }
 
   // ---- the value stack ----
@@ -267,34 +368,135 @@ class FunctionCompiler {
     shift_slots(keep, drop);
     masm_.jump(label_at(pc));
   }
+  /// Results go where the arguments were, fp[0..]: each straight from its register, constant
+  /// or slot. Slots are read in increasing order and never below the one written, so a result
+  /// read from a slot is never overwritten first.
   void do_return(uint32_t result_slots) {
-    spill_all();
     const uint32_t h = height();
-    if (h - result_slots != 0 || code_.local_slots != 0)
-      for (uint32_t i = 0; i < result_slots; ++i)
-        masm_.copy_word(local_mem(i), slot_mem(h - result_slots + i));
+    for (uint32_t i = 0; i < result_slots; ++i) {
+      const uint32_t pos = h - result_slots + i;
+      VarState& v = stack_[pos];
+      switch (v.loc) {
+        case VarState::Loc::reg:
+          masm_.store(size_of(v.type), v.reg, local_mem(i));
+          break;
+        case VarState::Loc::imm:
+          masm_.store_imm(size_of(v.type), v.imm, local_mem(i));
+          break;
+        case VarState::Loc::slot:
+          if (code_.local_slots + pos != i)
+            masm_.copy_word(local_mem(i), slot_mem(pos));
+          break;
+      }
+    }
+    for (VarState& v : stack_)
+      release(v);
+    stack_.clear();
     masm_.epilogue();
     reachable_ = false;
   }
-  /// Pops the condition of a conditional branch into a register.
-  Reg pop_cond() { return pop_reg(); }
+  static Cond negate(Cond c) {
+    switch (c) {
+      case Cond::eq:
+        return Cond::ne;
+      case Cond::ne:
+        return Cond::eq;
+      case Cond::lt_s:
+        return Cond::ge_s;
+      case Cond::lt_u:
+        return Cond::ge_u;
+      case Cond::gt_s:
+        return Cond::le_s;
+      case Cond::gt_u:
+        return Cond::le_u;
+      case Cond::le_s:
+        return Cond::gt_s;
+      case Cond::le_u:
+        return Cond::gt_u;
+      case Cond::ge_s:
+        return Cond::lt_s;
+      case Cond::ge_u:
+        return Cond::lt_u;
+    }
+    return c;
+  }
+  /// The condition with its operands swapped (a < b is b > a).
+  static Cond mirror(Cond c) {
+    switch (c) {
+      case Cond::lt_s:
+        return Cond::gt_s;
+      case Cond::lt_u:
+        return Cond::gt_u;
+      case Cond::gt_s:
+        return Cond::lt_s;
+      case Cond::gt_u:
+        return Cond::lt_u;
+      case Cond::le_s:
+        return Cond::ge_s;
+      case Cond::le_u:
+        return Cond::ge_u;
+      case Cond::ge_s:
+        return Cond::le_s;
+      case Cond::ge_u:
+        return Cond::le_u;
+      default:
+        return c;
+    }
+  }
 
-  void conditional_branch(const runtime::ir::Instr& in,
-                          bool if_nonzero,
-                          uint32_t keep,
-                          uint32_t drop) {
-    const Reg c = pop_cond();
+  /// The conditional branch right after the current instruction, if it can consume its i32
+  /// result as flags (no label between them).
+  const runtime::ir::Instr* fusable_branch() const {
+    const uint32_t next = pc_ + 1;
+    if (next >= code_.code.size() || targets_[next])
+      return nullptr;
+    const runtime::ir::Instr& in = code_.code[next];
+    if (in.op == Op::br_if || in.op == Op::br_unless || in.op == Op::br_if_drop)
+      return &in;
+    return nullptr;
+  }
+  /// Emits the conditional branch `br` whose condition is "`c` holds for lhs and rhs (a register
+  /// or, when `rhs` is invalid, `imm`)", consumes it, and releases the operands.
+  void fused_branch(const runtime::ir::Instr& br, Cond c, Width w, Reg lhs, Reg rhs, int64_t imm) {
+    if (br.op == Op::br_unless)
+      c = negate(c);
+    conditional_branch(br, br.op == Op::br_if_drop ? br.keep() : 0,
+                       br.op == Op::br_if_drop ? br.drop() : 0, [&](bool taken, Label l) {
+                         const Cond k = taken ? c : negate(c);
+                         if (rhs.valid())
+                           masm_.branch_cmp(k, w, lhs, rhs, l);
+                         else
+                           masm_.branch_cmp_imm(k, w, lhs, imm, l);
+                       });
+    release(lhs);
+    release(rhs);
+    ++pc_;  // the branch is done
+  }
+
+  /// Spills the stack, then `emit(taken, label)` must jump to `label` when the branch is taken
+  /// (taken) or not taken (!taken).
+  template <typename Emit>
+  void conditional_branch(const runtime::ir::Instr& in, uint32_t keep, uint32_t drop, Emit emit) {
     spill_all();
-    release(c);
     if (drop == 0) {
       record_target(in.a, 0, 0);
-      masm_.branch_cmp_imm(if_nonzero ? Cond::ne : Cond::eq, Width::w32, c, 0, label_at(in.a));
+      emit(true, label_at(in.a));
       return;
     }
     const Label skip = masm_.new_label();
-    masm_.branch_cmp_imm(if_nonzero ? Cond::eq : Cond::ne, Width::w32, c, 0, skip);
+    emit(false, skip);
     branch_to(in.a, keep, drop);
     masm_.bind(skip);
+  }
+  void test_and_branch(const runtime::ir::Instr& in,
+                       bool if_nonzero,
+                       uint32_t keep,
+                       uint32_t drop) {
+    const Reg c = pop_reg();
+    conditional_branch(in, keep, drop, [&](bool taken, Label l) {
+      masm_.branch_cmp_imm(taken == if_nonzero ? Cond::ne : Cond::eq, Width::w32, c, 0, l);
+    });
+    release(c);
   }
 
   void br_table(const runtime::ir::Instr& in) {
@@ -333,7 +535,7 @@ class FunctionCompiler {
   runtime::Status call(runtime::FuncIdx f) {
     const runtime::FuncType& type = module_.func_type(f);
     TG_TRY(check_signature(type));
-    spill_all();
+    before_call();
     const uint32_t base = height() - static_cast<uint32_t>(type.params.size());
     if (f < module_.num_imported_funcs) {
       const HelperArg args[] = {HelperArg::ctx(), HelperArg::of(f),
@@ -343,6 +545,7 @@ class FunctionCompiler {
     } else {
       masm_.call_wasm(env_.func_entries[f - module_.num_imported_funcs], slot_mem(base).disp);
     }
+    reload_locals();
     stack_.resize(base);
     push_results(type);
     return runtime::Ok{};
@@ -350,7 +553,7 @@ class FunctionCompiler {
   runtime::Status call_indirect(const runtime::ir::Instr& in) {
     const runtime::FuncType& type = module_.types[in.a];
     TG_TRY(check_signature(type));
-    spill_all();
+    before_call();
     const uint32_t index_pos = height() - 1;
     stack_.pop_back();
     const uint32_t base = height() - static_cast<uint32_t>(type.params.size());
@@ -366,6 +569,7 @@ class FunctionCompiler {
     masm_.branch_cmp_imm(Cond::eq, Width::w64, target, 0, done);
     masm_.call_wasm_reg(target, slot_mem(base).disp);
     masm_.bind(done);
+    reload_locals();
     stack_.resize(base);
     push_results(type);
     return runtime::Ok{};
@@ -386,7 +590,7 @@ class FunctionCompiler {
                    std::initializer_list<int64_t> imms,
                    uint32_t operands,
                    std::initializer_list<ValType> result_types) {
-    spill_all();
+    before_call();
     const uint32_t base = height() - operands;
     std::vector<HelperArg> args{HelperArg::ctx()};
     for (int64_t v : imms)
@@ -394,26 +598,33 @@ class FunctionCompiler {
     args.push_back(HelperArg::address(slot_mem(base)));
     masm_.call_helper(fn, args);
     masm_.check_trapped();
+    reload_locals();
     stack_.resize(base);
     for (ValType t : result_types)
       push_slot(t);
   }
   /// A pure unary numeric helper over bits (trapping ones set ctx->trapped).
   void unary_helper(const void* fn, ValType result, bool traps) {
-    spill_all();
+    before_call();
     const uint32_t pos = height() - 1;
     const HelperArg args[] = {HelperArg::ctx(), HelperArg::word(slot_mem(pos))};
     masm_.call_helper(fn, args);
     if (traps)
       masm_.check_trapped();
+    // The result stays in the helper's result register until the locals are back.
+    const Reg tmp = alloc(RegClass::gp);
+    masm_.mov(Width::w64, tmp, masm_.helper_result());
+    reload_locals();
     stack_.pop_back();
+    if (class_of(result) == RegClass::gp) {
+      push_reg(result, tmp);
+      return;
+    }
     const Reg r = alloc(class_of(result));
-    if (r.cls == RegClass::fp)
-      masm_.convert(width_of(result) == Width::w32 ? Convert::f32_reinterpret_i32
-                                                   : Convert::f64_reinterpret_i64,
-                    r, masm_.helper_result());
-    else
-      masm_.mov(width_of(result), r, masm_.helper_result());
+    masm_.convert(width_of(result) == Width::w32 ? Convert::f32_reinterpret_i32
+                                                 : Convert::f64_reinterpret_i64,
+                  r, tmp);
+    release(tmp);
     push_reg(result, r);
   }
 
@@ -424,15 +635,25 @@ class FunctionCompiler {
   static int64_t imm_value(const VarState& v, Width w) {
     return w == Width::w32 ? static_cast<int64_t>(static_cast<int32_t>(v.imm)) : v.imm;
   }
+  static bool commutative(IntBinOp op) {
+    return op == IntBinOp::add || op == IntBinOp::mul || op == IntBinOp::and_ ||
+           op == IntBinOp::or_ || op == IntBinOp::xor_;
+  }
   void int_binop(IntBinOp op, ValType t) {
     const Width w = width_of(t);
-    const VarState rhs = pop();
-    const VarState lhs = pop();
-    const Reg l = to_reg(lhs, height());
+    const uint32_t base = height() - 2;
+    VarState rhs = pop();
+    VarState lhs = pop();
+    uint32_t lhs_pos = base, rhs_pos = base + 1;
+    if (lhs.loc == VarState::Loc::imm && rhs.loc != VarState::Loc::imm && commutative(op)) {
+      std::swap(lhs, rhs);
+      std::swap(lhs_pos, rhs_pos);
+    }
+    const Reg l = to_reg(lhs, lhs_pos);
     if (rhs.loc == VarState::Loc::imm && fits_i32(imm_value(rhs, w))) {
       masm_.int_binop_imm(op, w, l, l, static_cast<int32_t>(imm_value(rhs, w)));
     } else {
-      const Reg r = to_reg(rhs, height() + 1);
+      const Reg r = to_reg(rhs, rhs_pos);
       masm_.int_binop(op, w, l, l, r);
       release(r);
     }
@@ -471,20 +692,36 @@ class FunctionCompiler {
   }
   void int_compare(Cond c, ValType operand) {
     const Width w = width_of(operand);
-    const VarState rhs = pop();
-    const VarState lhs = pop();
-    const Reg l = to_reg(lhs, height());
-    if (rhs.loc == VarState::Loc::imm && fits_i32(imm_value(rhs, w))) {
-      masm_.compare_set_imm(c, w, l, l, static_cast<int32_t>(imm_value(rhs, w)));
-    } else {
-      const Reg r = to_reg(rhs, height() + 1);
-      masm_.compare_set(c, w, l, l, r);
-      release(r);
+    const uint32_t base = height() - 2;
+    VarState rhs = pop();
+    VarState lhs = pop();
+    uint32_t lhs_pos = base, rhs_pos = base + 1;
+    if (lhs.loc == VarState::Loc::imm && rhs.loc != VarState::Loc::imm) {
+      std::swap(lhs, rhs);
+      std::swap(lhs_pos, rhs_pos);
+      c = mirror(c);
     }
+    const Reg l = to_reg(lhs, lhs_pos);
+    const bool use_imm = rhs.loc == VarState::Loc::imm && fits_i32(imm_value(rhs, w));
+    const Reg r = use_imm ? Reg{} : to_reg(rhs, rhs_pos);
+    const int64_t imm = use_imm ? imm_value(rhs, w) : 0;
+    if (const runtime::ir::Instr* br = fusable_branch()) {
+      fused_branch(*br, c, w, l, r, imm);
+      return;
+    }
+    if (use_imm)
+      masm_.compare_set_imm(c, w, l, l, static_cast<int32_t>(imm));
+    else
+      masm_.compare_set(c, w, l, l, r);
+    release(r);
     push_reg(ValType::i32, l);
   }
   void int_eqz(ValType operand) {
     const Reg x = pop_reg();
+    if (const runtime::ir::Instr* br = fusable_branch()) {
+      fused_branch(*br, Cond::eq, width_of(operand), x, Reg{}, 0);
+      return;
+    }
     masm_.compare_set_imm(Cond::eq, width_of(operand), x, x, 0);
     push_reg(ValType::i32, x);
   }
@@ -550,10 +787,35 @@ class FunctionCompiler {
   // ---- variables ----
   void local_get(uint32_t offset, ValType t) {
     const Reg r = alloc(class_of(t));
-    masm_.load(size_of(t), false, r, local_mem(offset));
+    if (local_reg(offset).valid())
+      masm_.mov(width_of(t), r, local_reg(offset));
+    else
+      masm_.load(size_of(t), false, r, local_mem(offset));
     push_reg(t, r);
   }
   void local_set(uint32_t offset, bool tee) {
+    if (const Reg home = local_reg(offset); home.valid()) {
+      const VarState v = pop();
+      switch (v.loc) {
+        case VarState::Loc::imm:
+          materialize_imm(home, v.type, v.imm);
+          if (tee)
+            stack_.push_back(v);
+          return;
+        case VarState::Loc::slot:
+          masm_.load(size_of(v.type), false, home, slot_mem(height()));
+          if (tee)
+            push_slot(v.type);
+          return;
+        case VarState::Loc::reg:
+          masm_.mov(width_of(v.type), home, v.reg);
+          if (tee)
+            stack_.push_back(v);
+          else
+            release(v.reg);
+          return;
+      }
+    }
     VarState v = pop();
     if (v.loc == VarState::Loc::imm) {
       masm_.store_imm(size_of(v.type), v.imm, local_mem(offset));
@@ -629,6 +891,8 @@ class FunctionCompiler {
   std::vector<bool> targets_;
   std::vector<Label> labels_;
   std::unordered_map<uint32_t, std::vector<ValType>> label_types_;
+  std::vector<Reg> local_regs_;   ///< by slot offset: the register a pinned local lives in
+  std::vector<uint32_t> pinned_;  ///< indices (in local_types) of the pinned locals
 };
 
 template <MacroAssembler Masm>
@@ -658,13 +922,13 @@ runtime::Status FunctionCompiler<Masm>::visit(const runtime::ir::Instr& in) {
       reachable_ = false;
       return runtime::Ok{};
     case Op::br_if:
-      conditional_branch(in, true, 0, 0);
+      test_and_branch(in, true, 0, 0);
       return runtime::Ok{};
     case Op::br_unless:
-      conditional_branch(in, false, 0, 0);
+      test_and_branch(in, false, 0, 0);
       return runtime::Ok{};
     case Op::br_if_drop:
-      conditional_branch(in, true, in.keep(), in.drop());
+      test_and_branch(in, true, in.keep(), in.drop());
       return runtime::Ok{};
     case Op::br_table:
       br_table(in);
