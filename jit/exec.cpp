@@ -36,6 +36,7 @@ struct Activation {
   uint64_t* stack_top = nullptr;  ///< while calling out: the first value-stack slot not in use
   uint32_t depth_base = 0;        ///< wasm frames of outer activations
   uint32_t depth_initial = 0;     ///< ctx->depth_left at entry
+  uint32_t max_depth = 0;         ///< the call's CallOptions::max_call_depth
   Activation* outer = nullptr;
 };
 
@@ -180,8 +181,18 @@ bool invoke_function(ExecContext* ctx, Function* f, uint64_t* sp) {
     if (ctx->metering)
       o.fuel = ctx->fuel;
     o.interrupt = ctx->interrupt;
-    o.max_call_depth = ctx->depth_left;
-    runtime::CallResult r = runtime::interp::execute(*act->store, *f, args, o);
+    runtime::CallResult r;
+    const runtime::Engine* engine = act->store->engine();
+    if (engine != nullptr && engine->runs(*f)) {
+      // Another module's compiled code: a nested activation, which counts this one's frames
+      // against the same limit.
+      o.max_call_depth = act->max_depth;
+      r = engine->call(*act->store, *f, args, o);
+    } else {
+      // The interpreter does not see this activation's frames: it gets what is left of them.
+      o.max_call_depth = ctx->depth_left;
+      r = runtime::interp::execute(*act->store, *f, args, o);
+    }
     if (ctx->metering)
       ctx->fuel = r.fuel_left;
     trap = std::move(r.trap);
@@ -491,6 +502,7 @@ runtime::CallResult invoke(const CompiledModule& code,
   ctx.depth_left =
       options.max_call_depth > act.depth_base ? options.max_call_depth - act.depth_base : 0;
   act.depth_initial = ctx.depth_left;
+  act.max_depth = options.max_call_depth;
   ctx.activation = &act;
 
   tls_activation = &act;

@@ -14,6 +14,7 @@
 
 #include "jit/masm.hpp"
 #include "runtime/base/result.hpp"
+#include "runtime/executor.hpp"
 #include "runtime/module.hpp"
 #include "runtime/store.hpp"
 
@@ -70,17 +71,29 @@ runtime::Result<std::shared_ptr<const CompiledModule>> compile_module(
     const runtime::Module& module,
     const CompileOptions& options = {});
 
-/// Calls `func` with `args` (checked against its type) on compiled code. `func` must be a wasm
-/// function of an instance of `code`'s module; any other function goes to runtime::call, and so
-/// does guard-region code whose instance's memory could not get the full 8 GiB reservation.
 /// Whether `invoke(code, ..., func, ...)` runs `func` on compiled code (rather than handing it to
 /// runtime::call).
 bool runs_on_jit(const CompiledModule& code, const runtime::Function& func);
 
+/// Calls `func` with `args` (checked against its type) on compiled code. `func` must be a wasm
+/// function of an instance of `code`'s module; any other function goes to runtime::call, and so
+/// does guard-region code whose instance's memory could not get the full 8 GiB reservation.
+/// Calls out of compiled code into another module's function go to the store's engine when it
+/// runs that module, else to the interpreter.
 runtime::CallResult invoke(const CompiledModule& code,
                            runtime::Store& store,
                            runtime::Function& func,
                            std::span<const runtime::Value> args,
                            const runtime::CallOptions& options = {});
+
+/// The JIT as the runtime's execution engine (runtime/executor.hpp): prepare() compiles a module
+/// with `bounds` once and keeps the code with the module, for every instance, store and thread;
+/// a refused module, or any module on a host without a backend, runs interpreted. One engine
+/// per bounds mode, alive for the whole program. A module prepared by one of them is
+/// interpreted on the other.
+const runtime::Engine& engine(BoundsMode bounds = BoundsMode::explicit_checks);
+
+/// The code `engine(...)` compiled for `module`, or null (not prepared, or refused).
+std::shared_ptr<const CompiledModule> prepared_code(const runtime::Module& module);
 
 }  // namespace tollgate::jit

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 
+#include "runtime/executor.hpp"
 #include "runtime/interp/interpreter.hpp"
 #include "runtime/store.hpp"
 
@@ -74,6 +75,23 @@ Error uninstantiable(const Trap& trap) {
   return Error{ErrorKind::uninstantiable, 0, trap.message()};
 }
 
+// call() after its argument check: the store's engine when it runs `func`, else the interpreter.
+CallResult dispatch(Store& store,
+                    Function& func,
+                    std::span<const Value> args,
+                    const CallOptions& options) {
+  const Engine* engine = store.engine();
+  if (engine != nullptr && !func.is_host() && engine->runs(func))
+    return engine->call(store, func, args, options);
+  return interp::execute(store, func, args, options);
+}
+
+// Compiling happens here, once per module (the engine remembers it), never in a call.
+void prepare_code(const Store& store, const Module& module) {
+  if (const Engine* engine = store.engine())
+    engine->prepare(module);
+}
+
 }  // namespace
 
 Result<Instance*> instantiate(Store& store,
@@ -88,6 +106,7 @@ Result<Instance*> instantiate(Store& store,
   }
   for (size_t i = 0; i < imports.size(); ++i)
     TG_TRY(check_import(m, m.imports[i], imports[i]));
+  prepare_code(store, m);
 
   // The instance belongs to the store from here on: a failed instantiation may already have put
   // its functions into imported tables, and those references must stay valid.
@@ -181,7 +200,7 @@ Result<Instance*> instantiate(Store& store,
   }
 
   if (m.start) {
-    CallResult r = interp::execute(store, *inst->funcs[*m.start], {}, start_options);
+    CallResult r = dispatch(store, *inst->funcs[*m.start], {}, start_options);
     if (r.trap)
       return uninstantiable(*r.trap);
   }
@@ -458,13 +477,14 @@ Result<Instance*> InstancePre::instantiate(Store& store, const CallOptions& star
   // Outside the pool's assumptions instantiation does the general thing, errors included.
   if (!fits)
     return runtime::instantiate(store, module_, imports_, start_options);
+  prepare_code(store, m);
   Result<Slot*> slot = acquire(store);
   if (!slot)
     return slot.take_error();
   store.leases_.push_back(Store::Lease{shared_from_this(), *slot});
   Instance* inst = &(*slot)->instance;
   if (m.start) {
-    CallResult r = interp::execute(store, *inst->funcs[*m.start], {}, start_options);
+    CallResult r = dispatch(store, *inst->funcs[*m.start], {}, start_options);
     if (r.trap)
       return uninstantiable(*r.trap);
   }
@@ -523,7 +543,7 @@ CallResult call(Store& store,
     r.fuel_left = options.fuel.value_or(0);
     return r;
   }
-  return interp::execute(store, func, args, options);
+  return dispatch(store, func, args, options);
 }
 
 }  // namespace tollgate::runtime

@@ -99,6 +99,8 @@ struct Module {
   std::vector<ir::FuncCode> codes;
   std::vector<CustomSection> customs;  ///< every custom section, in module order
   NameSection names;
+  /// A compiling tier's code for the whole module, or its refusal (runtime/executor.hpp).
+  ir::TierCache tier_code;
 
   const FuncType& func_type(FuncIdx f) const { return types[funcs[f]]; }
   const ir::FuncCode& code(FuncIdx f) const { return codes[f - num_imported_funcs]; }

@@ -32,6 +32,7 @@ struct Instance;
 class Store;
 struct Memory;
 class InstancePre;
+class Engine;
 
 /// What a host function sees of its caller.
 struct HostContext {
@@ -170,6 +171,12 @@ class Store {
 
   const StoreLimits& limits() const { return limits_; }
 
+  /// The compiling tier this store's calls and start functions run on (runtime/executor.hpp);
+  /// null, the default, interprets everything. Set it before instantiating: instantiation
+  /// prepares the module's code with it.
+  void set_engine(const Engine* engine) { engine_ = engine; }
+  const Engine* engine() const { return engine_; }
+
   Function* create_host_function(FuncType type, HostFunc fn);
   /// A memory of `type`; `resource` error when its minimum exceeds the store's limit.
   Result<Memory*> create_memory(const MemoryType& type);
@@ -204,6 +211,7 @@ class Store {
   };
 
   StoreLimits limits_;
+  const Engine* engine_ = nullptr;
   std::vector<std::unique_ptr<Function>> functions_;
   std::vector<std::unique_ptr<Memory>> memories_;
   std::vector<std::unique_ptr<Table>> tables_;
@@ -284,7 +292,8 @@ class Linker {
   std::map<std::pair<std::string, std::string>, Extern> defs_;
 };
 
-/// Calls `func` with `args` (checked against its type) on the interpreter.
+/// Calls `func` with `args` (checked against its type): on the store's engine when it runs
+/// `func`'s module, otherwise on the interpreter.
 CallResult call(Store& store, Function& func, std::span<const Value> args,
                 const CallOptions& options = {});
 

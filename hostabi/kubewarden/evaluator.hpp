@@ -21,6 +21,7 @@
 #include "hostabi/kubewarden/metadata.hpp"
 #include "hostabi/kubewarden/protocol.hpp"
 #include "runtime/base/limits.hpp"
+#include "runtime/executor.hpp"
 #include "runtime/module.hpp"
 #include "runtime/trap.hpp"
 
@@ -86,7 +87,15 @@ struct EvalOptions {
   /// Host capabilities: policy id, provider, log sink, allow-lists, record/replay.
   CapabilityContext capabilities;
   EvalDiagnostics* diagnostics = nullptr;  ///< filled when set
+  /// The tier the guest runs on (runtime/executor.hpp), e.g. the JIT's; null interprets. The
+  /// module's code is prepared on the first evaluation unless prepare_code did it before.
+  const runtime::Engine* engine = nullptr;
 };
+
+/// Prepares `policy`'s code for `engine` now (the server does it before it reports ready), so
+/// no evaluation pays for compiling. False when the module will run interpreted (refused, or
+/// no backend); harmless to call again.
+bool prepare_code(const PolicyModule& policy, const runtime::Engine& engine);
 
 /// Runs `validate`: `request` is the AdmissionRequest (or raw) JSON, `settings` the policy's
 /// settings. Always returns a response; failures are Kubewarden's rejections.
