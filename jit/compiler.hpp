@@ -105,12 +105,22 @@ class FunctionCompiler {
   }
 
  private:
+  /// Where a value-stack entry is: its own slot, a register it owns, a constant, or the
+  /// current value of a pinned local (`local.get` costs nothing until a write to that local,
+  /// which first stores such entries to their slots).
   struct VarState {
-    enum class Loc : uint8_t { slot, reg, imm };
+    enum class Loc : uint8_t { slot, reg, imm, local };
     Loc loc = Loc::slot;
     ValType type = ValType::i32;
     Reg reg;
     int64_t imm = 0;
+    uint32_t local = 0;  ///< Loc::local: the local's slot offset
+  };
+  /// An operand read by an operation: a register, and whether the operation owns it (it must
+  /// then release it or hand it on) or only borrows a pinned local's register.
+  struct Operand {
+    Reg reg;
+    bool owned = false;
   };
 
   static RegClass class_of(ValType t) {
@@ -271,9 +281,14 @@ class FunctionCompiler {
   }
 
   // ---- the value stack ----
-  void push_reg(ValType t, Reg r) { stack_.push_back(VarState{VarState::Loc::reg, t, r, 0}); }
-  void push_imm(ValType t, int64_t v) { stack_.push_back(VarState{VarState::Loc::imm, t, {}, v}); }
-  void push_slot(ValType t) { stack_.push_back(VarState{VarState::Loc::slot, t, {}, 0}); }
+  void push_reg(ValType t, Reg r) { stack_.push_back(VarState{VarState::Loc::reg, t, r, 0, 0}); }
+  void push_imm(ValType t, int64_t v) {
+    stack_.push_back(VarState{VarState::Loc::imm, t, {}, v, 0});
+  }
+  void push_slot(ValType t) { stack_.push_back(VarState{VarState::Loc::slot, t, {}, 0, 0}); }
+  void push_local(ValType t, uint32_t offset) {
+    stack_.push_back(VarState{VarState::Loc::local, t, {}, 0, offset});
+  }
   VarState pop() {
     VarState v = stack_.back();
     stack_.pop_back();
@@ -289,12 +304,72 @@ class FunctionCompiler {
         materialize_imm(r, v.type, v.imm);
         return r;
       }
+      case VarState::Loc::local: {
+        const Reg r = alloc(class_of(v.type));
+        masm_.mov(width_of(v.type), r, local_reg(v.local));
+        return r;
+      }
       case VarState::Loc::slot:
         break;
     }
     const Reg r = alloc(class_of(v.type));
     masm_.load(size_of(v.type), false, r, slot_mem(pos));
     return r;
+  }
+  /// `v` (just popped from `pos`) in a register to read: a pinned local's own, or one owned.
+  Operand use(const VarState& v, uint32_t pos) {
+    if (v.loc == VarState::Loc::local)
+      return Operand{local_reg(v.local), false};
+    return Operand{to_reg(v, pos), true};
+  }
+  Operand pop_use() {
+    const VarState v = pop();
+    return use(v, height());
+  }
+  void done(Operand o) {
+    if (o.owned)
+      release(o.reg);
+  }
+  /// Where an operation's result goes: straight into a pinned local when the next instruction
+  /// is a local.set/tee of it (push_result then consumes that instruction), else the owned
+  /// operand `reuse` when there is one, else a fresh register.
+  Reg result_reg(ValType t, Operand reuse) {
+    const uint32_t next = pc_ + 1;
+    if (next < code_.code.size() && !targets_[next]) {
+      const runtime::ir::Instr& in = code_.code[next];
+      if ((in.op == Op::local_set || in.op == Op::local_tee) && local_reg(in.a).valid() &&
+          static_cast<ValType>(in.aux) == t) {
+        detach_local(in.a);
+        retarget_ = &in;
+        return local_reg(in.a);
+      }
+    }
+    return reuse.owned ? reuse.reg : alloc(class_of(t));
+  }
+  /// Pushes the result `r` of result_reg(), releasing `operand` unless it became the result.
+  void push_result(ValType t, Reg r, Operand operand = {}) {
+    if (operand.owned && operand.reg != r)
+      release(operand.reg);
+    if (retarget_ != nullptr) {
+      const runtime::ir::Instr* in = retarget_;
+      retarget_ = nullptr;
+      ++pc_;  // the local.set/tee is done
+      if (in->op == Op::local_tee)
+        push_local(t, in->a);
+      return;
+    }
+    push_reg(t, r);
+  }
+  /// Before pinned local `offset` changes: stack entries still meaning its old value go to
+  /// their slots (no register needed, so this works under any register pressure).
+  void detach_local(uint32_t offset) {
+    for (uint32_t pos = 0; pos < stack_.size(); ++pos) {
+      VarState& v = stack_[pos];
+      if (v.loc == VarState::Loc::local && v.local == offset) {
+        masm_.store(size_of(v.type), local_reg(offset), slot_mem(pos));
+        v.loc = VarState::Loc::slot;
+      }
+    }
   }
   void materialize_imm(Reg r, ValType t, int64_t bits) {
     if (r.cls == RegClass::fp)
@@ -313,6 +388,8 @@ class FunctionCompiler {
       release(v.reg);
     } else if (v.loc == VarState::Loc::imm) {
       masm_.store_imm(size_of(v.type), v.imm, slot_mem(pos));
+    } else if (v.loc == VarState::Loc::local) {
+      masm_.store(size_of(v.type), local_reg(v.local), slot_mem(pos));
     }
     v.loc = VarState::Loc::slot;
   }
@@ -379,6 +456,9 @@ class FunctionCompiler {
       switch (v.loc) {
         case VarState::Loc::reg:
           masm_.store(size_of(v.type), v.reg, local_mem(i));
+          break;
+        case VarState::Loc::local:
+          masm_.store(size_of(v.type), local_reg(v.local), local_mem(i));
           break;
         case VarState::Loc::imm:
           masm_.store_imm(size_of(v.type), v.imm, local_mem(i));
@@ -457,7 +537,13 @@ class FunctionCompiler {
   }
   /// Emits the conditional branch `br` whose condition is "`c` holds for lhs and rhs (a register
   /// or, when `rhs` is invalid, `imm`)", consumes it, and releases the operands.
-  void fused_branch(const runtime::ir::Instr& br, Cond c, Width w, Reg lhs, Reg rhs, int64_t imm) {
+  void fused_branch(const runtime::ir::Instr& br,
+                    Cond c,
+                    Width w,
+                    Operand lhs_op,
+                    Operand rhs_op,
+                    int64_t imm) {
+    const Reg lhs = lhs_op.reg, rhs = rhs_op.reg;
     if (br.op == Op::br_unless)
       c = negate(c);
     conditional_branch(br, br.op == Op::br_if_drop ? br.keep() : 0,
@@ -468,8 +554,8 @@ class FunctionCompiler {
                          else
                            masm_.branch_cmp_imm(k, w, lhs, imm, l);
                        });
-    release(lhs);
-    release(rhs);
+    done(lhs_op);
+    done(rhs_op);
     ++pc_;  // the branch is done
   }
 
@@ -492,17 +578,18 @@ class FunctionCompiler {
                        bool if_nonzero,
                        uint32_t keep,
                        uint32_t drop) {
-    const Reg c = pop_reg();
+    const Operand c = pop_use();
     conditional_branch(in, keep, drop, [&](bool taken, Label l) {
-      masm_.branch_cmp_imm(taken == if_nonzero ? Cond::ne : Cond::eq, Width::w32, c, 0, l);
+      masm_.branch_cmp_imm(taken == if_nonzero ? Cond::ne : Cond::eq, Width::w32, c.reg, 0, l);
     });
-    release(c);
+    done(c);
   }
 
   void br_table(const runtime::ir::Instr& in) {
-    const Reg index = pop_reg();
+    const Operand index_op = pop_use();
     spill_all();
-    release(index);
+    done(index_op);
+    const Reg index = index_op.reg;
     const uint32_t count = static_cast<uint32_t>(in.b);
     std::vector<Label> cases;
     std::vector<std::pair<Label, uint32_t>> stubs;  // (stub, br_targets index)
@@ -613,7 +700,8 @@ class FunctionCompiler {
       masm_.check_trapped();
     // The result stays in the helper's result register until the locals are back.
     const Reg tmp = alloc(RegClass::gp);
-    masm_.mov(Width::w64, tmp, masm_.helper_result());
+    masm_.mov(class_of(result) == RegClass::gp ? width_of(result) : Width::w64, tmp,
+              masm_.helper_result());
     reload_locals();
     stack_.pop_back();
     if (class_of(result) == RegClass::gp) {
@@ -649,22 +737,26 @@ class FunctionCompiler {
       std::swap(lhs, rhs);
       std::swap(lhs_pos, rhs_pos);
     }
-    const Reg l = to_reg(lhs, lhs_pos);
+    const Operand l = use(lhs, lhs_pos);
     if (rhs.loc == VarState::Loc::imm && fits_i32(imm_value(rhs, w))) {
-      masm_.int_binop_imm(op, w, l, l, static_cast<int32_t>(imm_value(rhs, w)));
-    } else {
-      const Reg r = to_reg(rhs, rhs_pos);
-      masm_.int_binop(op, w, l, l, r);
-      release(r);
+      const Reg d = result_reg(t, l);
+      masm_.int_binop_imm(op, w, d, l.reg, static_cast<int32_t>(imm_value(rhs, w)));
+      push_result(t, d, l);
+      return;
     }
-    push_reg(t, l);
+    const Operand r = use(rhs, rhs_pos);
+    const Reg d = result_reg(t, l);
+    masm_.int_binop(op, w, d, l.reg, r.reg);
+    done(r);
+    push_result(t, d, l);
   }
   void int_divrem(IntBinOp op, ValType t) {
     const Width w = width_of(t);
     const VarState rhs_v = pop();
     const VarState lhs_v = pop();
     const Reg l = to_reg(lhs_v, height());
-    const Reg r = to_reg(rhs_v, height() + 1);
+    const Operand r_op = use(rhs_v, height() + 1);
+    const Reg r = r_op.reg;
     masm_.branch_cmp_imm(Cond::eq, w, r, 0, masm_.trap_label(TrapKind::integer_divide_by_zero));
     const int64_t min =
         w == Width::w32 ? std::numeric_limits<int32_t>::min() : std::numeric_limits<int64_t>::min();
@@ -677,17 +769,17 @@ class FunctionCompiler {
     } else if (op == IntBinOp::rem_s) {
       // x % -1 is 0 for every x, and INT_MIN % -1 must not reach the hardware divide.
       const Label divide = masm_.new_label();
-      const Label done = masm_.new_label();
+      const Label done_label = masm_.new_label();
       masm_.branch_cmp_imm(Cond::ne, w, r, -1, divide);
       masm_.mov_imm(w, l, 0);
-      masm_.jump(done);
+      masm_.jump(done_label);
       masm_.bind(divide);
       masm_.int_binop(op, w, l, l, r);
-      masm_.bind(done);
+      masm_.bind(done_label);
     } else {
       masm_.int_binop(op, w, l, l, r);
     }
-    release(r);
+    done(r_op);
     push_reg(t, l);
   }
   void int_compare(Cond c, ValType operand) {
@@ -701,101 +793,102 @@ class FunctionCompiler {
       std::swap(lhs_pos, rhs_pos);
       c = mirror(c);
     }
-    const Reg l = to_reg(lhs, lhs_pos);
+    const Operand l = use(lhs, lhs_pos);
     const bool use_imm = rhs.loc == VarState::Loc::imm && fits_i32(imm_value(rhs, w));
-    const Reg r = use_imm ? Reg{} : to_reg(rhs, rhs_pos);
+    const Operand r = use_imm ? Operand{} : use(rhs, rhs_pos);
     const int64_t imm = use_imm ? imm_value(rhs, w) : 0;
     if (const runtime::ir::Instr* br = fusable_branch()) {
       fused_branch(*br, c, w, l, r, imm);
       return;
     }
+    const Reg d = result_reg(ValType::i32, l);
     if (use_imm)
-      masm_.compare_set_imm(c, w, l, l, static_cast<int32_t>(imm));
+      masm_.compare_set_imm(c, w, d, l.reg, static_cast<int32_t>(imm));
     else
-      masm_.compare_set(c, w, l, l, r);
-    release(r);
-    push_reg(ValType::i32, l);
+      masm_.compare_set(c, w, d, l.reg, r.reg);
+    done(r);
+    push_result(ValType::i32, d, l);
   }
   void int_eqz(ValType operand) {
-    const Reg x = pop_reg();
+    const Operand x = pop_use();
     if (const runtime::ir::Instr* br = fusable_branch()) {
-      fused_branch(*br, Cond::eq, width_of(operand), x, Reg{}, 0);
+      fused_branch(*br, Cond::eq, width_of(operand), x, Operand{}, 0);
       return;
     }
-    masm_.compare_set_imm(Cond::eq, width_of(operand), x, x, 0);
-    push_reg(ValType::i32, x);
+    const Reg d = result_reg(ValType::i32, x);
+    masm_.compare_set_imm(Cond::eq, width_of(operand), d, x.reg, 0);
+    push_result(ValType::i32, d, x);
   }
   void int_unop(IntUnOp op, ValType t) {
-    const Reg x = pop_reg();
-    masm_.int_unop(op, width_of(t), x, x);
-    push_reg(t, x);
+    const Operand x = pop_use();
+    const Reg d = result_reg(t, x);
+    masm_.int_unop(op, width_of(t), d, x.reg);
+    push_result(t, d, x);
   }
   void float_binop(FloatBinOp op, ValType t) {
-    const Reg r = pop_reg();
-    const Reg l = pop_reg();
-    masm_.float_binop(op, width_of(t), l, l, r);
-    release(r);
-    push_reg(t, l);
+    const Operand r = pop_use();
+    const Operand l = pop_use();
+    const Reg d = result_reg(t, l);
+    masm_.float_binop(op, width_of(t), d, l.reg, r.reg);
+    done(r);
+    push_result(t, d, l);
   }
   void float_unop(FloatUnOp op, ValType t) {
-    const Reg x = pop_reg();
-    masm_.float_unop(op, width_of(t), x, x);
-    push_reg(t, x);
+    const Operand x = pop_use();
+    const Reg d = result_reg(t, x);
+    masm_.float_unop(op, width_of(t), d, x.reg);
+    push_result(t, d, x);
   }
   void float_compare(FCond c, ValType operand) {
-    const Reg r = pop_reg();
-    const Reg l = pop_reg();
-    const Reg d = alloc(RegClass::gp);
-    masm_.float_compare_set(c, width_of(operand), d, l, r);
-    release(l);
-    release(r);
-    push_reg(ValType::i32, d);
+    const Operand r = pop_use();
+    const Operand l = pop_use();
+    const Reg d = result_reg(ValType::i32, Operand{});
+    masm_.float_compare_set(c, width_of(operand), d, l.reg, r.reg);
+    done(l);
+    done(r);
+    push_result(ValType::i32, d);
   }
   void convert(Convert op, ValType result) {
-    const Reg x = pop_reg();
-    if (x.cls == class_of(result)) {
-      masm_.convert(op, x, x);
-      push_reg(result, x);
-      return;
-    }
-    const Reg d = alloc(class_of(result));
-    masm_.convert(op, d, x);
-    release(x);
-    push_reg(result, d);
+    const Operand x = pop_use();
+    const Reg d = result_reg(result, x.reg.cls == class_of(result) ? x : Operand{});
+    masm_.convert(op, d, x.reg);
+    push_result(result, d, x);
   }
 
   // ---- memory ----
   void load(const MemAccess& access, ValType result, uint32_t offset) {
-    const Reg addr = pop_reg();
-    Reg dst = addr;
-    if (access.cls != RegClass::gp) {
-      dst = alloc(access.cls);
-    }
-    masm_.load_memory(access, dst, addr, offset, env_.bounds);
-    if (dst != addr)
-      release(addr);
-    push_reg(result, dst);
+    const Operand addr = pop_use();
+    const Reg dst = result_reg(result, access.cls == RegClass::gp ? addr : Operand{});
+    masm_.load_memory(access, dst, addr.reg, offset, env_.bounds);
+    push_result(result, dst, addr);
   }
   void store(const MemAccess& access, uint32_t offset) {
-    const Reg value = pop_reg();
-    const Reg addr = pop_reg();
-    masm_.store_memory(access, value, addr, offset, env_.bounds);
-    release(value);
-    release(addr);
+    const Operand value = pop_use();
+    const Operand addr = pop_use();
+    masm_.store_memory(access, value.reg, addr.reg, offset, env_.bounds);
+    done(value);
+    done(addr);
   }
 
   // ---- variables ----
   void local_get(uint32_t offset, ValType t) {
+    if (local_reg(offset).valid()) {
+      push_local(t, offset);
+      return;
+    }
     const Reg r = alloc(class_of(t));
-    if (local_reg(offset).valid())
-      masm_.mov(width_of(t), r, local_reg(offset));
-    else
-      masm_.load(size_of(t), false, r, local_mem(offset));
+    masm_.load(size_of(t), false, r, local_mem(offset));
     push_reg(t, r);
   }
   void local_set(uint32_t offset, bool tee) {
     if (const Reg home = local_reg(offset); home.valid()) {
       const VarState v = pop();
+      if (v.loc == VarState::Loc::local && v.local == offset) {
+        if (tee)
+          stack_.push_back(v);
+        return;
+      }
+      detach_local(offset);
       switch (v.loc) {
         case VarState::Loc::imm:
           materialize_imm(home, v.type, v.imm);
@@ -804,17 +897,18 @@ class FunctionCompiler {
           return;
         case VarState::Loc::slot:
           masm_.load(size_of(v.type), false, home, slot_mem(height()));
-          if (tee)
-            push_slot(v.type);
-          return;
+          break;
         case VarState::Loc::reg:
           masm_.mov(width_of(v.type), home, v.reg);
-          if (tee)
-            stack_.push_back(v);
-          else
-            release(v.reg);
-          return;
+          release(v.reg);
+          break;
+        case VarState::Loc::local:
+          masm_.mov(width_of(v.type), home, local_reg(v.local));
+          break;
       }
+      if (tee)
+        push_local(v.type, offset);
+      return;
     }
     VarState v = pop();
     if (v.loc == VarState::Loc::imm) {
@@ -823,12 +917,14 @@ class FunctionCompiler {
         stack_.push_back(v);
       return;
     }
-    const Reg r = to_reg(v, height());
-    masm_.store(size_of(v.type), r, local_mem(offset));
-    if (tee)
-      push_reg(v.type, r);
+    const Operand r = use(v, height());
+    masm_.store(size_of(v.type), r.reg, local_mem(offset));
+    if (!tee)
+      done(r);
+    else if (r.owned)
+      push_reg(v.type, r.reg);
     else
-      release(r);
+      stack_.push_back(v);
   }
   Reg global_ptr(uint32_t index) {
     const Reg p = alloc(RegClass::gp);
@@ -848,22 +944,22 @@ class FunctionCompiler {
   }
   void global_set(uint32_t index) {
     const VarState v = pop();
-    const Reg r = to_reg(v, height());
+    const Operand r = use(v, height());
     const Reg p = global_ptr(index);
-    masm_.store(size_of(v.type), r, Mem{p, kGlobalBitsOffset});
+    masm_.store(size_of(v.type), r.reg, Mem{p, kGlobalBitsOffset});
     release(p);
-    release(r);
+    done(r);
   }
 
   void select() {
-    const Reg c = pop_reg();
+    const Operand c = pop_use();
     const VarState b = pop();
     const VarState a = pop();
-    const Reg rb = to_reg(b, height() + 1);
+    const Operand rb = use(b, height() + 1);
     const Reg ra = to_reg(a, height());
-    masm_.select(width_of(a.type), ra, c, rb);
-    release(c);
-    release(rb);
+    masm_.select(width_of(a.type), ra, c.reg, rb.reg);
+    done(c);
+    done(rb);
     push_reg(a.type, ra);
   }
 
@@ -891,7 +987,9 @@ class FunctionCompiler {
   std::vector<bool> targets_;
   std::vector<Label> labels_;
   std::unordered_map<uint32_t, std::vector<ValType>> label_types_;
-  std::vector<Reg> local_regs_;   ///< by slot offset: the register a pinned local lives in
+  std::vector<Reg> local_regs_;  ///< by slot offset: the register a pinned local lives in
+  /// The local.set/tee that result_reg() made the current operation write its result to.
+  const runtime::ir::Instr* retarget_ = nullptr;
   std::vector<uint32_t> pinned_;  ///< indices (in local_types) of the pinned locals
 };
 

@@ -4,6 +4,8 @@
 
 #include <asmjit/asmjit.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "jit/compiler.hpp"
@@ -94,6 +96,10 @@ runtime::Result<std::shared_ptr<const CompiledModule>> compile_module(
   holder.init(rt.environment());
   ErrorRecorder errors;
   holder.setErrorHandler(&errors);
+  // TOLLGATE_JIT_DUMP=1 prints the generated assembly to stderr (for reading the code quality).
+  asmjit::FileLogger dump(stderr);
+  if (const char* env = std::getenv("TOLLGATE_JIT_DUMP"); env != nullptr && env[0] == '1')
+    holder.setLogger(&dump);
   ax::Assembler as(&holder);
 
   const asmjit::Label trampoline = as.newLabel();

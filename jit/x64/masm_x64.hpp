@@ -432,11 +432,39 @@ class Masm {
       }
       return;
     }
+    if (op == FloatBinOp::add || op == FloatBinOp::sub || op == FloatBinOp::mul ||
+        op == FloatBinOp::div) {
+      // Two-address forms straight into dst, lhs always the first operand (x86 propagates the
+      // first operand's NaN, and the interpreter's results must match bit for bit); a dst that
+      // is the rhs goes through the scratch register.
+      ax::Xmm src = r;
+      if (dst == rhs && dst != lhs) {
+        as_.movaps(ax::xmm15, r);
+        src = ax::xmm15;
+        as_.movaps(d, l);
+      } else if (dst != lhs) {
+        as_.movaps(d, l);
+      }
+      switch (op) {
+        case FloatBinOp::add:
+          f32 ? as_.addss(d, src) : as_.addsd(d, src);
+          return;
+        case FloatBinOp::sub:
+          f32 ? as_.subss(d, src) : as_.subsd(d, src);
+          return;
+        case FloatBinOp::mul:
+          f32 ? as_.mulss(d, src) : as_.mulsd(d, src);
+          return;
+        default:
+          f32 ? as_.divss(d, src) : as_.divsd(d, src);
+          return;
+      }
+    }
     const ax::Xmm t = ax::xmm15;
     as_.movaps(t, l);
-    if (op == FloatBinOp::min || op == FloatBinOp::max) {
-      // https://webassembly.github.io/spec/core/exec/numerics.html#op-fmin: NaN in, NaN out;
-      // -0 is below +0 (x86's min/max return the second operand for both).
+    {
+      // min/max: https://webassembly.github.io/spec/core/exec/numerics.html#op-fmin: NaN in, NaN
+      // out; -0 is below +0 (x86's min/max return the second operand for both).
       const asmjit::Label nan = as_.newLabel(), differ = as_.newLabel(), done = as_.newLabel();
       if (f32)
         as_.ucomiss(t, r);
@@ -458,21 +486,6 @@ class Masm {
       as_.bind(nan);
       f32 ? as_.addss(t, r) : as_.addsd(t, r);
       as_.bind(done);
-    } else {
-      switch (op) {
-        case FloatBinOp::add:
-          f32 ? as_.addss(t, r) : as_.addsd(t, r);
-          break;
-        case FloatBinOp::sub:
-          f32 ? as_.subss(t, r) : as_.subsd(t, r);
-          break;
-        case FloatBinOp::mul:
-          f32 ? as_.mulss(t, r) : as_.mulsd(t, r);
-          break;
-        default:
-          f32 ? as_.divss(t, r) : as_.divsd(t, r);
-          break;
-      }
     }
     as_.movaps(d, t);
   }
