@@ -35,7 +35,8 @@ class ErrorRecorder : public asmjit::ErrorHandler {
 };
 
 // uint32_t trampoline(ExecContext* ctx, uint64_t* fp, const void* entry): saves the callee-saved
-// registers and the previous trap-exit stack pointer, pins ctx/fp/memory base, calls `entry`.
+// registers and the previous trap-exit stack pointer, pins ctx/fp/memory base/fuel (rbp, stored
+// back to ctx->fuel on return and on a trap), calls `entry`.
 // A trap anywhere below jumps to `trap_exit`, which restores the stack pointer saved here, so no
 // generated frame is ever unwound by anything but this code.
 void emit_trampoline(ax::Assembler& as,
@@ -55,7 +56,9 @@ void emit_trampoline(ax::Assembler& as,
   as.mov(ax::r15, ax::rdi);
   as.mov(ax::r14, ax::rsi);
   as.mov(ax::r13, ax::qword_ptr(ax::r15, ctx_offset::kMemBase));
+  as.mov(ax::rbp, ax::qword_ptr(ax::r15, ctx_offset::kFuel));
   as.call(ax::rdx);
+  as.mov(ax::qword_ptr(ax::r15, ctx_offset::kFuel), ax::rbp);
   as.xor_(ax::eax, ax::eax);
   as.bind(leave);
   as.pop(ax::qword_ptr(ax::r15, ctx_offset::kSavedSp));
@@ -67,6 +70,7 @@ void emit_trampoline(ax::Assembler& as,
   as.pop(ax::rbp);
   as.ret();
   as.bind(trap_exit);
+  as.mov(ax::qword_ptr(ax::r15, ctx_offset::kFuel), ax::rbp);
   as.mov(ax::rsp, ax::qword_ptr(ax::r15, ctx_offset::kSavedSp));
   as.mov(ax::eax, 1);
   as.jmp(leave);

@@ -2,9 +2,18 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Registers (abi, System V): r15 holds the ExecContext, r14 the frame base (value-stack slots),
-// r13 the linear memory's base. rax, rcx, rdx and xmm14/xmm15 are this file's scratch (division,
-// shift counts and three-to-two-address moves need fixed or spare registers). Everything else is
-// allocatable. Inside a function body rsp is 16-byte aligned, so helpers are called directly.
+// r13 the linear memory's base, rbp the fuel left. rax, rcx, rdx and xmm14/xmm15 are this file's
+// scratch (division, shift counts and three-to-two-address moves need fixed or spare registers).
+// Everything else is allocatable. Inside a function body rsp is 16-byte aligned, so helpers are
+// called directly.
+//
+// Fuel lives in rbp while generated code runs, so a charge is one register subtract and branch
+// (in memory it was a read-modify-write, a store-to-load chain from block to block). ctx->fuel is
+// the truth everywhere else: the trampoline loads rbp from it and stores it back on return and on
+// every trap exit (rbp is intact there: trap stubs, helpers' trap checks and the guard-region
+// fault handler, which only moves the pc, all get there from generated code), and call_helper
+// stores it before a helper and reloads it after (helpers charge bulk fuel and may run nested
+// activations, which keep their own fuel in ctx->fuel).
 #pragma once
 
 #include <asmjit/asmjit.h>
@@ -32,8 +41,8 @@ constexpr Reg xmmr(uint8_t code) {
 
 class Masm {
  public:
-  static constexpr std::array<Reg, 9> kAllocatableGp = {gpr(3),  gpr(6),  gpr(7),  gpr(8), gpr(9),
-                                                        gpr(10), gpr(11), gpr(12), gpr(5)};
+  static constexpr std::array<Reg, 8> kAllocatableGp = {gpr(3), gpr(6),  gpr(7),  gpr(8),
+                                                        gpr(9), gpr(10), gpr(11), gpr(12)};
   static constexpr std::array<Reg, 14> kAllocatableFp = {
       xmmr(0), xmmr(1), xmmr(2), xmmr(3),  xmmr(4),  xmmr(5),  xmmr(6),
       xmmr(7), xmmr(8), xmmr(9), xmmr(10), xmmr(11), xmmr(12), xmmr(13)};
@@ -153,26 +162,29 @@ class Masm {
           break;
       }
     }
+    as_.mov(ctx_mem(ctx_offset::kFuel, 8), ax::rbp);
     as_.mov(ax::rax, reinterpret_cast<uint64_t>(fn));
     as_.call(ax::rax);
+    as_.mov(ax::rbp, ctx_mem(ctx_offset::kFuel, 8));
   }
   /// Leaves through the trap exit when a helper reported a trap.
   void check_trapped() {
     as_.cmp(ctx_mem(ctx_offset::kTrapped, 1), 0);
     as_.jne(trap_exit_);
   }
+  /// Subtracts and branches on the borrow; the out-of-line stub (one per cost) adds the cost
+  /// back before trapping, so fuel left is unchanged by a charge that fails.
   void charge_fuel(uint32_t cost) {
-    const Label out = trap_label(runtime::TrapKind::out_of_fuel);
+    auto it = fuel_stubs_.find(cost);
+    if (it == fuel_stubs_.end())
+      it = fuel_stubs_.emplace(cost, as_.newLabel()).first;
     if (cost <= static_cast<uint32_t>(std::numeric_limits<int32_t>::max())) {
-      as_.cmp(ctx_mem(ctx_offset::kFuel, 8), static_cast<int32_t>(cost));
-      as_.jb(lab(out));
-      as_.sub(ctx_mem(ctx_offset::kFuel, 8), static_cast<int32_t>(cost));
+      as_.sub(ax::rbp, static_cast<int32_t>(cost));
     } else {
       as_.mov(ax::eax, cost);
-      as_.cmp(ctx_mem(ctx_offset::kFuel, 8), ax::rax);
-      as_.jb(lab(out));
-      as_.sub(ctx_mem(ctx_offset::kFuel, 8), ax::rax);
+      as_.sub(ax::rbp, ax::rax);
     }
+    as_.jb(it->second);
   }
   void poll_interrupt() {
     as_.mov(ax::rax, ctx_mem(ctx_offset::kInterrupt, 8));
@@ -181,6 +193,13 @@ class Masm {
   }
   /// Emits the function's out-of-line trap stubs and jump tables.
   void finish_function() {
+    for (const auto& [cost, stub] : fuel_stubs_) {
+      as_.bind(stub);
+      as_.mov(ax::eax, cost);
+      as_.add(ax::rbp, ax::rax);
+      jump(trap_label(runtime::TrapKind::out_of_fuel));
+    }
+    fuel_stubs_.clear();
     for (const auto& [kind, l] : traps_) {
       bind(l);
       as_.mov(ctx_mem(ctx_offset::kTrapKind, 1), static_cast<uint8_t>(kind));
@@ -836,6 +855,7 @@ class Masm {
   ax::Assembler& as_;
   asmjit::Label trap_exit_;
   std::map<runtime::TrapKind, Label> traps_;
+  std::map<uint32_t, asmjit::Label> fuel_stubs_;  ///< by cost: restore the fuel, then trap
   std::vector<std::pair<asmjit::Label, std::vector<Label>>> tables_;
 };
 
