@@ -91,8 +91,7 @@ class FunctionCompiler {
     pin_locals();
 
     masm_.bind(env_.func_entries[func_ - module_.num_imported_funcs]);
-    masm_.prologue(code_.param_slots, code_.local_slots, code_.local_slots + code_.max_stack_slots);
-    reload_locals();
+    enter_function();
     for (pc_ = 0; pc_ < n; ++pc_) {
       if (targets_[pc_])
         enter_label(pc_);
@@ -272,6 +271,32 @@ class FunctionCompiler {
     for (uint32_t k : pinned_) {
       const uint32_t offset = code_.local_offsets[k];
       masm_.load(size_of(code_.local_types[k]), false, local_regs_[offset], local_mem(offset));
+    }
+  }
+  /// The prologue, then the locals: pinned params loaded, pinned declared locals zeroed in
+  /// their registers, the other declared locals zeroed in their slots (by the front-end when
+  /// there are few, sparing the pinned ones' slots; else by the masm's zeroing loop).
+  void enter_function() {
+    constexpr uint32_t kMaxSingleZeroes = 16;
+    uint32_t unpinned = 0;
+    for (uint32_t offset : code_.local_offsets)
+      if (offset >= code_.param_slots && !local_reg(offset).valid())
+        ++unpinned;
+    const bool single = unpinned <= kMaxSingleZeroes;
+    masm_.prologue(code_.param_slots, single ? code_.param_slots : code_.local_slots,
+                   code_.local_slots + code_.max_stack_slots);
+    for (size_t k = 0; k < code_.local_types.size(); ++k) {
+      const uint32_t offset = code_.local_offsets[k];
+      const ValType t = code_.local_types[k];
+      const Reg r = local_reg(offset);
+      if (offset < code_.param_slots) {
+        if (r.valid())
+          masm_.load(size_of(t), false, r, local_mem(offset));
+      } else if (r.valid()) {
+        materialize_imm(r, t, 0);
+      } else if (single) {
+        masm_.store_imm(OperandSize::s64, 0, local_mem(offset));
+      }
     }
   }
   /// Around a call: the operand stack in its slots, pinned locals in theirs.

@@ -296,6 +296,10 @@ class Masm {
       case IntBinOp::xor_: {
         ax::Gp src = r;
         if (dst == rhs && dst != lhs) {
+          if (op != IntBinOp::sub) {  // commutative: dst op= lhs
+            arith(op, d, l);
+            return;
+          }
           as_.mov(a, r);
           src = a;
         }
