@@ -429,6 +429,7 @@ enum XOp : uint16_t {
   x_const,       ///< fp[d] = imm
   x_move,        ///< fp[d .. d+b) = fp[a .. a+b), d < a
   x_ret1,        ///< return the one slot fp[a]
+  x_call_local,  ///< call a function of the same module: imm is its TierCache for this mode
   x_jmp_poll,    ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
   x_br_if_poll,  ///< conditional back-edges, likewise
   x_br_unless_poll,
@@ -489,6 +490,7 @@ const char* handler_name(uint16_t op) {
                                        "x_const",
                                        "x_move",
                                        "x_ret1",
+                                       "x_call_local",
                                        "x_jmp_poll",
                                        "x_br_if_poll",
                                        "x_br_unless_poll",
@@ -1423,7 +1425,14 @@ void Translator::translate_one(const ir::Instr& in) {
       const int32_t index = indirect ? pop_operand() : 0;
       materialise_all();
       const size_t base = vs_.size() - slots_of(ft.params);
-      emit(op, home(base), index, static_cast<int32_t>(in.b), in.a);
+      if (!indirect && in.a >= m_.num_imported_funcs) {
+        // The callee is this instance's own: its code is found without going through the
+        // instance, and the call never switches instances.
+        const ir::TierCache* cache = &m_.code(in.a).interp_code[metered_ ? 1 : 0];
+        emit(x_call_local, home(base), 0, 0, in.a, reinterpret_cast<uint64_t>(cache));
+      } else {
+        emit(op, home(base), index, static_cast<int32_t>(in.b), in.a);
+      }
       vs_.resize(base);
       for (uint32_t i = slots_of(ft.results); i > 0; --i)
         push_temp();
@@ -1771,8 +1780,8 @@ template <bool Metering>
       &&L_global_get_v128, &&L_global_set_v128,
       // XOp
       &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_mem_copy1, &&L_x_mem_copy2, &&L_x_mem_copy4,
-      &&L_x_mem_copy8, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_jmp_poll, &&L_x_br_if_poll,
-      &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
+      &&L_x_mem_copy8, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_call_local, &&L_x_jmp_poll,
+      &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -1864,6 +1873,25 @@ template <bool Metering>
         TG_TRAP(out_of_fuel);                           \
       fuel = left_;                                     \
     }                                                   \
+  } while (0)
+// GCC makes the plain loop a memset call, which costs more than the few locals most functions
+// declare.
+#define TG_ZERO_LOCALS(c)                                     \
+  do {                                                        \
+    uint64_t* const locals_ = fp + (c)->param_slots;          \
+    const uint32_t n_ = (c)->local_slots - (c)->param_slots;  \
+    if (n_ > 4) {                                             \
+      std::memset(locals_, 0, size_t{n_} * sizeof(uint64_t)); \
+    } else {                                                  \
+      if (n_ > 0)                                             \
+        locals_[0] = 0;                                       \
+      if (n_ > 1)                                             \
+        locals_[1] = 0;                                       \
+      if (n_ > 2)                                             \
+        locals_[2] = 0;                                       \
+      if (n_ > 3)                                             \
+        locals_[3] = 0;                                       \
+    }                                                         \
   } while (0)
 #define D fp[ip->d]
 #define A fp[ip->a]
@@ -2097,6 +2125,25 @@ do_return : {
 L_call:
   callee = inst->funcs[ip->x];
   goto do_call;
+L_x_call_local : {
+  // The common case inline; a callee not translated yet, or a frame that needs checks or more
+  // room, takes the general path, which handles it exactly as a plain call.
+  const void* cached = reinterpret_cast<const ir::TierCache*>(ip->imm)->get();
+  uint64_t* const args = fp + ip->d;
+  const Compiled* c = static_cast<const Compiled*>(cached);
+  if (cached == nullptr || depth >= depth_limit || args + c->frame_slots > stack_end) {
+    callee = inst->funcs[ip->x];
+    goto do_call;
+  }
+  frames[depth++] = Frame{ip + 1, fp, inst};
+  fp = args;
+  TG_ZERO_LOCALS(c);
+  TG_CHARGE(c->entry_cost);
+  if (interrupt->load(std::memory_order_relaxed))
+    TG_TRAP(interrupted);
+  ip = c->code.data() + 1;
+  TG_DISPATCH();
+}
 L_call_indirect : {
   const uint32_t index = u32(A);
   const Table* table = inst->tables[ip->b];
@@ -2138,24 +2185,7 @@ do_call : {
     TG_TRAP(call_stack_exhausted);
   frames[depth++] = Frame{ip + 1, fp, inst};
   fp = args;
-  {
-    // GCC makes the plain loop a memset call, which costs more than the few locals most
-    // functions declare.
-    uint64_t* const locals = fp + c->param_slots;
-    const uint32_t n = c->local_slots - c->param_slots;
-    if (n > 4) {
-      std::memset(locals, 0, size_t{n} * sizeof(uint64_t));
-    } else {
-      if (n > 0)
-        locals[0] = 0;
-      if (n > 1)
-        locals[1] = 0;
-      if (n > 2)
-        locals[2] = 0;
-      if (n > 3)
-        locals[3] = 0;
-    }
-  }
+  TG_ZERO_LOCALS(c);
   if (callee->instance != inst) {
     inst = callee->instance;
     TG_LOAD_MEMORY();
@@ -2649,6 +2679,7 @@ L_host_trap:
 #undef TG_JUMP
 #undef TG_TRAP
 #undef TG_CHARGE
+#undef TG_ZERO_LOCALS
 #undef D
 #undef A
 #undef B
