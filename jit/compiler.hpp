@@ -114,6 +114,8 @@ class FunctionCompiler {
     Reg reg;
     int64_t imm = 0;
     uint32_t local = 0;  ///< Loc::local: the local's slot offset
+    // Loc::local of an i32 may carry a wrapping addend in `imm` (local + k): loads and stores
+    // fold it into their address, a local.set into one add, anything else materializes it.
   };
   /// An operand read by an operation: a register, and whether the operation owns it (it must
   /// then release it or hand it on) or only borrows a pinned local's register.
@@ -331,7 +333,7 @@ class FunctionCompiler {
       }
       case VarState::Loc::local: {
         const Reg r = alloc(class_of(v.type));
-        masm_.mov(width_of(v.type), r, local_reg(v.local));
+        local_value_to(r, v);
         return r;
       }
       case VarState::Loc::slot:
@@ -341,9 +343,17 @@ class FunctionCompiler {
     masm_.load(size_of(v.type), false, r, slot_mem(pos));
     return r;
   }
+  /// Computes a Loc::local entry (the local plus its addend) into `dst`.
+  void local_value_to(Reg dst, const VarState& v) {
+    if (v.imm == 0)
+      masm_.mov(width_of(v.type), dst, local_reg(v.local));
+    else
+      masm_.int_binop_imm(IntBinOp::add, Width::w32, dst, local_reg(v.local),
+                          static_cast<int32_t>(v.imm));
+  }
   /// `v` (just popped from `pos`) in a register to read: a pinned local's own, or one owned.
   Operand use(const VarState& v, uint32_t pos) {
-    if (v.loc == VarState::Loc::local)
+    if (v.loc == VarState::Loc::local && v.imm == 0)
       return Operand{local_reg(v.local), false};
     return Operand{to_reg(v, pos), true};
   }
@@ -386,13 +396,21 @@ class FunctionCompiler {
     push_reg(t, r);
   }
   /// Before pinned local `offset` changes: stack entries still meaning its old value go to
-  /// their slots (no register needed, so this works under any register pressure).
+  /// their slots, or to a register when they add to it (callers hold at most two registers, so
+  /// alloc() always finds one free or on the stack).
   void detach_local(uint32_t offset) {
     for (uint32_t pos = 0; pos < stack_.size(); ++pos) {
       VarState& v = stack_[pos];
-      if (v.loc == VarState::Loc::local && v.local == offset) {
+      if (v.loc != VarState::Loc::local || v.local != offset)
+        continue;
+      if (v.imm == 0) {
         masm_.store(size_of(v.type), local_reg(offset), slot_mem(pos));
         v.loc = VarState::Loc::slot;
+      } else {
+        const Reg r = alloc(class_of(v.type));
+        local_value_to(r, stack_[pos]);
+        stack_[pos].loc = VarState::Loc::reg;
+        stack_[pos].reg = r;
       }
     }
   }
@@ -413,10 +431,16 @@ class FunctionCompiler {
       release(v.reg);
     } else if (v.loc == VarState::Loc::imm) {
       masm_.store_imm(size_of(v.type), v.imm, slot_mem(pos));
-    } else if (v.loc == VarState::Loc::local) {
+    } else if (v.loc == VarState::Loc::local && v.imm == 0) {
       masm_.store(size_of(v.type), local_reg(v.local), slot_mem(pos));
+    } else if (v.loc == VarState::Loc::local) {
+      const VarState sum = v;
+      const Reg r = alloc(RegClass::gp);
+      local_value_to(r, sum);
+      masm_.store(size_of(sum.type), r, slot_mem(pos));
+      release(r);
     }
-    v.loc = VarState::Loc::slot;
+    stack_[pos].loc = VarState::Loc::slot;
   }
   void spill_all() {
     for (uint32_t pos = 0; pos < stack_.size(); ++pos)
@@ -475,6 +499,15 @@ class FunctionCompiler {
   /// read from a slot is never overwritten first.
   void do_return(uint32_t result_slots) {
     const uint32_t h = height();
+    // Sums are computed first: allocating may spill, which must not land on a result written.
+    for (uint32_t pos = h - result_slots; pos < h; ++pos) {
+      VarState& v = stack_[pos];
+      if (v.loc == VarState::Loc::local && v.imm != 0) {
+        const Reg r = to_reg(v, pos);
+        stack_[pos].loc = VarState::Loc::reg;
+        stack_[pos].reg = r;
+      }
+    }
     for (uint32_t i = 0; i < result_slots; ++i) {
       const uint32_t pos = h - result_slots + i;
       VarState& v = stack_[pos];
@@ -762,6 +795,15 @@ class FunctionCompiler {
       std::swap(lhs, rhs);
       std::swap(lhs_pos, rhs_pos);
     }
+    if (t == ValType::i32 && (op == IntBinOp::add || op == IntBinOp::sub) &&
+        lhs.loc == VarState::Loc::local && rhs.loc == VarState::Loc::imm) {
+      // local + k stays symbolic: most such sums are addresses or the next value of the local.
+      const uint32_t k = static_cast<uint32_t>(rhs.imm);
+      const uint32_t sum = static_cast<uint32_t>(lhs.imm) + (op == IntBinOp::add ? k : 0u - k);
+      lhs.imm = static_cast<int32_t>(sum);
+      stack_.push_back(lhs);
+      return;
+    }
     const Operand l = use(lhs, lhs_pos);
     if (rhs.loc == VarState::Loc::imm && fits_i32(imm_value(rhs, w))) {
       const Reg d = result_reg(t, l);
@@ -881,7 +923,32 @@ class FunctionCompiler {
   }
 
   // ---- memory ----
+  /// A load or store address that folds into the access: a pinned local plus a constant, or a
+  /// constant (base invalid).
+  /// Whether the masm has the optional addend forms of load_memory/store_memory
+  /// (jit/masm.hpp); without them such addresses are computed into a register first.
+  static constexpr bool kFoldsAddends = requires(Masm m, const MemAccess& a, Reg r) {
+    m.load_memory_add(a, r, r, int32_t{0}, uint32_t{0}, BoundsMode::explicit_checks);
+    m.store_memory_add(a, r, r, int32_t{0}, uint32_t{0}, BoundsMode::explicit_checks);
+  };
+  static bool folds_into_access(const VarState& v) {
+    return kFoldsAddends &&
+           ((v.loc == VarState::Loc::local && v.imm != 0) || v.loc == VarState::Loc::imm);
+  }
+  static Reg folded_base(const VarState& v, std::span<const Reg> local_regs) {
+    return v.loc == VarState::Loc::local ? local_regs[v.local] : Reg{};
+  }
   void load(const MemAccess& access, ValType result, uint32_t offset) {
+    if constexpr (kFoldsAddends) {
+      if (folds_into_access(stack_.back())) {
+        const VarState a = pop();
+        const Reg dst = result_reg(result, Operand{});
+        masm_.load_memory_add(access, dst, folded_base(a, local_regs_), static_cast<int32_t>(a.imm),
+                              offset, env_.bounds);
+        push_result(result, dst);
+        return;
+      }
+    }
     const Operand addr = pop_use();
     const Reg dst = result_reg(result, access.cls == RegClass::gp ? addr : Operand{});
     masm_.load_memory(access, dst, addr.reg, offset, env_.bounds);
@@ -889,6 +956,15 @@ class FunctionCompiler {
   }
   void store(const MemAccess& access, uint32_t offset) {
     const Operand value = pop_use();
+    if constexpr (kFoldsAddends) {
+      if (folds_into_access(stack_.back())) {
+        const VarState a = pop();
+        masm_.store_memory_add(access, value.reg, folded_base(a, local_regs_),
+                               static_cast<int32_t>(a.imm), offset, env_.bounds);
+        done(value);
+        return;
+      }
+    }
     const Operand addr = pop_use();
     masm_.store_memory(access, value.reg, addr.reg, offset, env_.bounds);
     done(value);
@@ -908,7 +984,7 @@ class FunctionCompiler {
   void local_set(uint32_t offset, bool tee) {
     if (const Reg home = local_reg(offset); home.valid()) {
       const VarState v = pop();
-      if (v.loc == VarState::Loc::local && v.local == offset) {
+      if (v.loc == VarState::Loc::local && v.local == offset && v.imm == 0) {
         if (tee)
           stack_.push_back(v);
         return;
@@ -928,7 +1004,7 @@ class FunctionCompiler {
           release(v.reg);
           break;
         case VarState::Loc::local:
-          masm_.mov(width_of(v.type), home, local_reg(v.local));
+          local_value_to(home, v);
           break;
       }
       if (tee)

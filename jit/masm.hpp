@@ -125,6 +125,19 @@ struct HelperArg {
   static HelperArg address(Mem m) { return {Kind::addr, 0, m}; }
 };
 
+/// Optional operations (the front-end uses them when the masm has them, detected with a
+/// requires-expression, and falls back to the required ones otherwise):
+///
+///   void load_memory_add(const MemAccess&, Reg dst, Reg addr, int32_t addend, uint32_t offset,
+///                        BoundsMode);
+///   void store_memory_add(const MemAccess&, Reg value, Reg addr, int32_t addend,
+///                         uint32_t offset, BoundsMode);
+///
+/// load_memory/store_memory at the effective address u32(addr + addend) + offset: the addend is
+/// added with i32.add's wrap-around before wasm's (non-wrapping) offset, and bounds-checked as
+/// load_memory does. An invalid `addr` (Reg{}) stands for 0, i.e. the constant address
+/// u32(addend).
+///
 /// The contract, checked at instantiation of the front-end (a representative subset; the rest is
 /// documented on the x64 implementation and enforced by compilation).
 template <typename M>

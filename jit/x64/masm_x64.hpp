@@ -341,6 +341,12 @@ class Masm {
   }
   void int_binop_imm(IntBinOp op, Width w, Reg dst, Reg lhs, int32_t imm) {
     const ax::Gp d = gp(dst, w);
+    if (dst != lhs && (op == IntBinOp::add ||
+                       (op == IntBinOp::sub && imm != std::numeric_limits<int32_t>::min()))) {
+      // One lea instead of mov + add (a 32-bit lea wraps and zero-extends like add).
+      as_.lea(d, ax::ptr(ax::gpq(lhs.code), op == IntBinOp::add ? imm : -imm));
+      return;
+    }
     if (dst != lhs)
       as_.mov(d, gp(lhs, w));
     const int bits = w == Width::w32 ? 32 : 64;
@@ -611,7 +617,20 @@ class Masm {
 
   // ---- linear memory ----
   void load_memory(const MemAccess& a, Reg dst, Reg addr, uint32_t offset, BoundsMode mode) {
-    const ax::Mem m = effective_address(addr, offset, bytes(a.size), mode);
+    load_memory_add(a, dst, addr, 0, offset, mode);
+  }
+  void store_memory(const MemAccess& a, Reg value, Reg addr, uint32_t offset, BoundsMode mode) {
+    store_memory_add(a, value, addr, 0, offset, mode);
+  }
+  /// load_memory at address u32(addr + addend) + offset (the i32.add wraps; an invalid addr
+  /// stands for 0, i.e. a constant address).
+  void load_memory_add(const MemAccess& a,
+                       Reg dst,
+                       Reg addr,
+                       int32_t addend,
+                       uint32_t offset,
+                       BoundsMode mode) {
+    const ax::Mem m = effective_address(addr, addend, offset, bytes(a.size), mode);
     if (a.cls == RegClass::fp) {
       if (a.size == OperandSize::s32)
         as_.movss(ax::xmm(dst.code), m);
@@ -621,8 +640,13 @@ class Masm {
     }
     load_gp(a.size, a.sign_extend, a.width, dst, m);
   }
-  void store_memory(const MemAccess& a, Reg value, Reg addr, uint32_t offset, BoundsMode mode) {
-    const ax::Mem m = effective_address(addr, offset, bytes(a.size), mode);
+  void store_memory_add(const MemAccess& a,
+                        Reg value,
+                        Reg addr,
+                        int32_t addend,
+                        uint32_t offset,
+                        BoundsMode mode) {
+    const ax::Mem m = effective_address(addr, addend, offset, bytes(a.size), mode);
     if (a.cls == RegClass::fp) {
       if (a.size == OperandSize::s32)
         as_.movss(m, ax::xmm(value.code));
@@ -686,22 +710,35 @@ class Masm {
     }
   }
   /// rax = zero-extended address + offset, bounds-checked in explicit mode; returns [r13 + rax].
-  ax::Mem effective_address(Reg addr, uint32_t offset, uint32_t size, BoundsMode mode) {
-    as_.mov(ax::eax, gp(addr, Width::w32));
-    if (offset != 0) {
-      if (offset <= static_cast<uint32_t>(std::numeric_limits<int32_t>::max())) {
-        as_.add(ax::rax, static_cast<int32_t>(offset));
-      } else {
-        as_.mov(ax::edx, offset);
-        as_.add(ax::rax, ax::rdx);
-      }
+  /// rax = u32(addr + addend), bounds-checked with `offset` in explicit mode; returns
+  /// [r13 + rax + offset] (a 32-bit lea wraps like i32.add and zero-extends). The guard region
+  /// covers any u32 address plus any u32 offset plus the access size, so in guard mode an offset
+  /// up to INT32_MAX is a plain displacement.
+  ax::Mem effective_address(Reg addr,
+                            int32_t addend,
+                            uint32_t offset,
+                            uint32_t size,
+                            BoundsMode mode) {
+    if (!addr.valid())
+      as_.mov(ax::eax, static_cast<uint32_t>(addend));
+    else if (addend != 0)
+      as_.lea(ax::eax, ax::ptr(ax::gpq(addr.code), addend));
+    else
+      as_.mov(ax::eax, gp(addr, Width::w32));
+    constexpr uint64_t kMaxDisp = static_cast<uint64_t>(std::numeric_limits<int32_t>::max());
+    int32_t disp = 0;
+    if (uint64_t{offset} + size <= kMaxDisp) {
+      disp = static_cast<int32_t>(offset);
+    } else {
+      as_.mov(ax::edx, offset);
+      as_.add(ax::rax, ax::rdx);
     }
     if (mode == BoundsMode::explicit_checks) {
-      as_.lea(ax::rdx, ax::ptr(ax::rax, static_cast<int32_t>(size)));
+      as_.lea(ax::rdx, ax::ptr(ax::rax, disp + static_cast<int32_t>(size)));
       as_.cmp(ax::rdx, ctx_mem(ctx_offset::kMemSize, 8));
       as_.ja(lab(trap_label(runtime::TrapKind::memory_out_of_bounds)));
     }
-    return ax::ptr(ax::r13, ax::rax, 0, 0, size);
+    return ax::ptr(ax::r13, ax::rax, 0, disp, size);
   }
   void arith(IntBinOp op, const ax::Gp& d, const ax::Gp& s) {
     switch (op) {

@@ -314,6 +314,59 @@ TEST_P(jit_memory, memory_globals_and_bulk) {
   t.same("ld", {i32(3 * 65536 - 11)});
 }
 
+// local + constant addresses fold into the access (x64: one 32-bit lea): the add still wraps
+// like i32.add (https://webassembly.github.io/spec/core/exec/numerics.html#op-iadd) while the
+// memarg offset does not
+// (https://webassembly.github.io/spec/core/exec/instructions.html#t-mathsf-xref-syntax-instructions-syntax-instr-memory-mathsf-load-xref-syntax-instructions-syntax-memarg-mathit-memarg).
+TEST_P(jit_memory, local_plus_constant_addresses) {
+  BothTiers t(R"((module
+    (memory 1)
+    (data (i32.const 0) "\01\02\03\04\05\06\07\08")
+    (func (export "ld_add") (param i32) (result i32)
+      (i32.load8_u (i32.add (local.get 0) (i32.const 5))))
+    (func (export "ld_sub") (param i32) (result i32)
+      (i32.load8_u (i32.sub (local.get 0) (i32.const 2))))
+    (func (export "st_add") (param i32 i32) (result i32)
+      (i32.store8 offset=2 (i32.add (local.get 0) (i32.const -4)) (local.get 1))
+      (i32.load8_u (i32.const 4)))
+    (func (export "ld_const") (result i32) (i32.load (i32.const 65532)))
+    (func (export "ld_const_oob") (result i32) (i32.load (i32.const 65533)))
+    (func (export "ld_const_offset") (result i32) (i32.load offset=4 (i32.const 0xFFFFFFFC)))
+    (func (export "old_value") (param i32) (result i32)
+      (i32.add (i32.add (local.get 0) (i32.const 7))
+               (block (result i32) (local.set 0 (i32.const 100)) (i32.const 0))))
+    (func (export "sum_bytes") (param i32) (result i32) (local i32)
+      (block $done (loop $next
+        (br_if $done (i32.eqz (local.get 0)))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (local.set 1 (i32.add (local.get 1) (i32.load8_u (i32.add (local.get 0) (i32.const 0)))))
+        (br $next)))
+      (local.get 1))
+  ))",
+              CompileOptions{GetParam()});
+  ASSERT_TRUE(t.jit);
+  auto trap_of = [](const CallResult& r) {
+    return r.trap ? std::optional<TrapKind>(r.trap->kind) : std::nullopt;
+  };
+  // 0xFFFFFFFE + 5 wraps to 3: the fourth data byte.
+  EXPECT_EQ(t.same("ld_add", {i32(0xFFFFFFFE)}).values.at(0).i32, 4u);
+  EXPECT_EQ(t.same("ld_add", {i32(2)}).values.at(0).i32, 8u);
+  EXPECT_EQ(trap_of(t.same("ld_add", {i32(65531)})), TrapKind::memory_out_of_bounds);
+  // 1 - 2 wraps to 0xFFFFFFFF: out of bounds.
+  EXPECT_EQ(trap_of(t.same("ld_sub", {i32(1)})), TrapKind::memory_out_of_bounds);
+  EXPECT_EQ(t.same("ld_sub", {i32(2)}).values.at(0).i32, 1u);
+  // 2 - 4 wraps to 0xFFFFFFFE, plus offset 2 is 2^32: out of bounds (the offset does not wrap).
+  EXPECT_EQ(trap_of(t.same("st_add", {i32(2), i32(9)})), TrapKind::memory_out_of_bounds);
+  EXPECT_EQ(t.same("st_add", {i32(6), i32(9)}).values.at(0).i32, 9u);
+  EXPECT_EQ(t.same("ld_const", {}).values.at(0).i32, 0u);
+  EXPECT_EQ(trap_of(t.same("ld_const_oob", {})), TrapKind::memory_out_of_bounds);
+  EXPECT_EQ(trap_of(t.same("ld_const_offset", {})), TrapKind::memory_out_of_bounds);
+  // The sum is taken before the block overwrites the local.
+  EXPECT_EQ(t.same("old_value", {i32(5)}).values.at(0).i32, 12u);
+  // 1 + 2 + ... + 8, with st_add having replaced byte 4 (5) by 9.
+  EXPECT_EQ(t.same("sum_bytes", {i32(8)}, 10000).values.at(0).i32, 40u);
+}
+
 TEST(jit, floats_and_conversions) {
   BothTiers t(R"((module
     (func (export "add") (param f32 f32) (result f32) (f32.add (local.get 0) (local.get 1)))
