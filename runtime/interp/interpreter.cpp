@@ -417,6 +417,17 @@ struct Compiled {
   X(i64_rem_s, s64, TG_U64(a % b)) \
   X(i64_rem_u, TG_U64, a % b)
 
+// Float operations one of whose operands is the product the previous multiply (same width,
+// register form) computed: d = fp[a] * fp[b] combined with fp[x], the product on the left (_l) or
+// the right (_r). The product is rounded to its width before use, exactly as if stored to a slot.
+#define TG_MUL_BINOPS(X)         \
+  X(f64_add, f64, double, a + b) \
+  X(f64_sub, f64, double, a - b) \
+  X(f64_mul, f64, double, a* b)  \
+  X(f32_add, f32, float, a + b)  \
+  X(f32_sub, f32, float, a - b)  \
+  X(f32_mul, f32, float, a* b)
+
 // Handlers beyond the IR's own operations (which keep their ir::Op numbers).
 enum XOp : uint16_t {
   x_poll = ir::kOpCount,  ///< unmetered fuel_poll: only the interruption check
@@ -455,25 +466,28 @@ enum XOp : uint16_t {
 #undef X
                           x_i32_add3,  ///< fp[d] = fp[a] + fp[b] + fp[x]
   x_i64_add3,
+#define X(name, get, T, expr) x_##name##_mul_l, x_##name##_mul_r,
+  TG_MUL_BINOPS(X)
+#undef X
 #define X(name, get, expr, store, T) x_##name##_st,
-  TG_STORE_BINOPS(X)
+      TG_STORE_BINOPS(X)
 #undef X
 #define X(name, load, get, T, expr) x_##name##_rmw,
-      TG_LOAD_BINOPS(X)
+          TG_LOAD_BINOPS(X)
 #undef X
 #define X(name, T, conv) x_##name##_k, x_##name##_r, x_##name##_a,
-          TG_LOADS(X)
+              TG_LOADS(X)
 #undef X
 #define X(name, T) x_##name##_k, x_##name##_r, x_##name##_c, x_##name##_a,
-              TG_STORES(X)
+                  TG_STORES(X)
 #undef X
 #define X(name, get, expr) x_##name##_imm,
-                  TG_PURE_BINOPS(X)
+                      TG_PURE_BINOPS(X)
 #undef X
 #define X(name, get, rel) x_br_##name, x_br_##name##_imm, x_brp_##name, x_brp_##name##_imm,
-                      TG_INT_CMPS(X)
+                          TG_INT_CMPS(X)
 #undef X
-                          x_count
+                              x_count
 };
 
 using ir::Op;
@@ -516,23 +530,26 @@ const char* handler_name(uint16_t op) {
 #undef X
                                                                "i32_add3",
                                        "i64_add3",
+#define X(name, get, T, expr) #name "_mul_l", #name "_mul_r",
+                                       TG_MUL_BINOPS(X)
+#undef X
 #define X(name, get, expr, store, T) #name "_st",
-                                       TG_STORE_BINOPS(X)
+                                           TG_STORE_BINOPS(X)
 #undef X
 #define X(name, load, get, T, expr) #name "_rmw",
-                                           TG_LOAD_BINOPS(X)
+                                               TG_LOAD_BINOPS(X)
 #undef X
 #define X(name, T, conv) #name "_k", #name "_r", #name "_a",
-                                               TG_LOADS(X)
+                                                   TG_LOADS(X)
 #undef X
 #define X(name, T) #name "_k", #name "_r", #name "_c", #name "_a",
-                                                   TG_STORES(X)
+                                                       TG_STORES(X)
 #undef X
 #define X(name, get, expr) #name "_imm",
-                                                       TG_PURE_BINOPS(X)
+                                                           TG_PURE_BINOPS(X)
 #undef X
 #define X(name, get, rel) "br_" #name, "br_" #name "_imm", "brp_" #name, "brp_" #name "_imm",
-                                                           TG_INT_CMPS(X)
+                                                               TG_INT_CMPS(X)
 #undef X
   };
   static_assert(std::size(kNames) == x_count - ir::kOpCount);
@@ -1057,6 +1074,7 @@ class Translator {
   bool fuse_load(Op op, size_t n);
   bool fuse_shift(Op op, size_t n);
   bool fuse_add3(Op op, size_t n);
+  bool fuse_mul(Op op, size_t n);
   bool fuse_result_store(const ir::Instr& in, size_t n);
   bool fuse_store(const ir::Instr& in, size_t n);
   void translate_one(const ir::Instr& in);
@@ -1270,6 +1288,50 @@ bool Translator::fuse_add3(Op op, size_t n) {
   if (o.kind != VKind::local && o.kind != VKind::temp)
     return false;
   const uint16_t fused = op == Op::i32_add ? x_i32_add3 : x_i64_add3;
+  li.x = static_cast<uint32_t>(o.slot);
+  li.d = home(n - 2);
+  li.h = h_[fused];
+  ops_.back() = fused;
+  vs_.resize(n - 2);
+  push_temp();
+  fusable_ = true;
+  return true;
+}
+
+// A float operation on what the last multiply (register form, same width) computed takes over
+// the multiply: fp[a] * fp[b] stays, the other operand goes to x.
+bool Translator::fuse_mul(Op op, size_t n) {
+  uint16_t left = 0, right = 0;
+  Op mul{};
+  switch (op) {
+#define X(name, get, T, expr)                                      \
+  case Op::name:                                                   \
+    left = x_##name##_mul_l;                                       \
+    right = x_##name##_mul_r;                                      \
+    mul = sizeof(T) == sizeof(double) ? Op::f64_mul : Op::f32_mul; \
+    break;
+    TG_MUL_BINOPS(X)
+#undef X
+    default:
+      return false;
+  }
+  if (!fusable_ || ops_.back() != static_cast<uint16_t>(mul))
+    return false;
+  Ins& li = out_->code.back();
+  size_t other;
+  uint16_t fused;
+  if (vs_[n - 2].kind == VKind::temp && li.d == vs_[n - 2].slot) {
+    other = n - 1;
+    fused = left;
+  } else if (vs_[n - 1].kind == VKind::temp && li.d == vs_[n - 1].slot) {
+    other = n - 2;
+    fused = right;
+  } else {
+    return false;
+  }
+  const VEntry& o = vs_[other];
+  if (o.kind != VKind::local && o.kind != VKind::temp)
+    return false;
   li.x = static_cast<uint32_t>(o.slot);
   li.d = home(n - 2);
   li.h = h_[fused];
@@ -1616,7 +1678,7 @@ void Translator::translate_one(const ir::Instr& in) {
           return;
         }
       }
-      if (fuse_load(in.op, n) || fuse_shift(in.op, n) || fuse_add3(in.op, n))
+      if (fuse_load(in.op, n) || fuse_shift(in.op, n) || fuse_add3(in.op, n) || fuse_mul(in.op, n))
         return;
       const int32_t b = operand(n - 1), a = operand(n - 2);
       vs_.resize(n - 2);
@@ -1802,23 +1864,26 @@ template <bool Metering>
 #undef X
           && L_x_i32_add3,
       &&L_x_i64_add3,
+#define X(name, get, T, expr) &&L_##name##_mul_l, &&L_##name##_mul_r,
+      TG_MUL_BINOPS(X)
+#undef X
 #define X(name, get, expr, store, T) &&L_##name##_st,
-      TG_STORE_BINOPS(X)
+          TG_STORE_BINOPS(X)
 #undef X
 #define X(name, load, get, T, expr) &&L_##name##_rmw,
-          TG_LOAD_BINOPS(X)
+              TG_LOAD_BINOPS(X)
 #undef X
 #define X(name, T, conv) &&L_##name##_k, &&L_##name##_r, &&L_##name##_a,
-              TG_LOADS(X)
+                  TG_LOADS(X)
 #undef X
 #define X(name, T) &&L_##name##_k, &&L_##name##_r, &&L_##name##_c, &&L_##name##_a,
-                  TG_STORES(X)
+                      TG_STORES(X)
 #undef X
 #define X(name, get, expr) &&L_##name##_imm,
-                      TG_PURE_BINOPS(X)
+                          TG_PURE_BINOPS(X)
 #undef X
 #define X(name, get, rel) &&L_br_##name, &&L_br_##name##_imm, &&L_brp_##name, &&L_brp_##name##_imm,
-                          TG_INT_CMPS(X)
+                              TG_INT_CMPS(X)
 #undef X
   };
   static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == x_count);
@@ -2501,6 +2566,21 @@ L_x_i32_add3:
 L_x_i64_add3:
   D = A + B + fp[static_cast<int32_t>(ip->x)];
   TG_NEXT();
+#define X(name, get, T, expr)                         \
+  L_##name##_mul_l : {                                \
+    const T a = get(A) * get(B);                      \
+    const T b = get(fp[static_cast<int32_t>(ip->x)]); \
+    D = bits(expr);                                   \
+    TG_NEXT();                                        \
+  }                                                   \
+  L_##name##_mul_r : {                                \
+    const T b = get(A) * get(B);                      \
+    const T a = get(fp[static_cast<int32_t>(ip->x)]); \
+    D = bits(expr);                                   \
+    TG_NEXT();                                        \
+  }
+  TG_MUL_BINOPS(X)
+#undef X
 #define TG_UN(name, get, expr) \
   L_##name : {                 \
     const auto x = get(A);     \
