@@ -32,7 +32,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "jit/context.hpp"
@@ -66,6 +65,8 @@ class FunctionCompiler {
     const uint32_t n = static_cast<uint32_t>(code_.code.size());
     targets_.assign(n + 1, false);
     labels_.assign(n + 1, Label{});
+    label_first_.assign(n + 1, kNoTarget);
+    label_count_.assign(n + 1, 0);
     for (const runtime::ir::Instr& i : code_.code) {
       switch (i.op) {
         case Op::br:
@@ -455,29 +456,28 @@ class FunctionCompiler {
   }
   /// The stack a branch to `pc` delivers: everything below `keep + drop`, then the top `keep`.
   void record_target(uint32_t pc, uint32_t keep, uint32_t drop) {
-    if (label_types_.count(pc) != 0)
+    if (label_first_[pc] != kNoTarget)
       return;
-    std::vector<ValType> types;
+    label_first_[pc] = static_cast<uint32_t>(label_types_.size());
     const uint32_t h = height();
     for (uint32_t i = 0; i < h - keep - drop; ++i)
-      types.push_back(stack_[i].type);
+      label_types_.push_back(stack_[i].type);
     for (uint32_t i = h - keep; i < h; ++i)
-      types.push_back(stack_[i].type);
-    label_types_.emplace(pc, std::move(types));
+      label_types_.push_back(stack_[i].type);
+    label_count_[pc] = h - drop;
   }
   void enter_label(uint32_t pc) {
     if (reachable_) {
       spill_all();
       record_target(pc, 0, 0);
     }
-    auto it = label_types_.find(pc);
-    if (it == label_types_.end()) {
+    if (label_first_[pc] == kNoTarget) {
       reachable_ = false;  // no branch reaches it
       return;
     }
     stack_.clear();
-    for (ValType t : it->second)
-      push_slot(t);
+    for (uint32_t i = 0; i < label_count_[pc]; ++i)
+      push_slot(label_types_[label_first_[pc] + i]);
     reachable_ = true;
     masm_.bind(label_at(pc));
   }
@@ -1087,7 +1087,12 @@ class FunctionCompiler {
   uint32_t fp_used_ = 0;
   std::vector<bool> targets_;
   std::vector<Label> labels_;
-  std::unordered_map<uint32_t, std::vector<ValType>> label_types_;
+  /// The stack types every branch to a pc delivers: label_types_[label_first_[pc]...], or
+  /// kNoTarget when no branch to it was seen yet.
+  static constexpr uint32_t kNoTarget = UINT32_MAX;
+  std::vector<uint32_t> label_first_;
+  std::vector<uint32_t> label_count_;
+  std::vector<ValType> label_types_;
   std::vector<Reg> local_regs_;  ///< by slot offset: the register a pinned local lives in
   /// The local.set/tee that result_reg() made the current operation write its result to.
   const runtime::ir::Instr* retarget_ = nullptr;
