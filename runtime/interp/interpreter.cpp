@@ -437,12 +437,14 @@ enum XOp : uint16_t {
   x_mem_copy2,
   x_mem_copy4,
   x_mem_copy8,
-  x_const,       ///< fp[d] = imm
-  x_move,        ///< fp[d .. d+b) = fp[a .. a+b), d < a
-  x_ret1,        ///< return the one slot fp[a]
-  x_call_local,  ///< call a function of the same module: imm is its TierCache for this mode
-  x_jmp_poll,    ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
-  x_br_if_poll,  ///< conditional back-edges, likewise
+  x_const,           ///< fp[d] = imm
+  x_move,            ///< fp[d .. d+b) = fp[a .. a+b), d < a
+  x_ret1,            ///< return the one slot fp[a]
+  x_call_local,      ///< call a function of the same module: imm is its TierCache for this mode
+  x_jmp_poll,        ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
+  x_add32_jmp_poll,  ///< fp[b] = i32 fp[a] + imm, then x_jmp_poll
+  x_add64_jmp_poll,  ///< fp[b] = i64 fp[a] + imm, then x_jmp_poll
+  x_br_if_poll,      ///< conditional back-edges, likewise
   x_br_unless_poll,
   x_inc_br_if_poll,  ///< fp[a] += imm >> 32, then x_br_if_poll (cost in imm's low half)
   x_inc_br_unless_poll,
@@ -506,6 +508,8 @@ const char* handler_name(uint16_t op) {
                                        "x_ret1",
                                        "x_call_local",
                                        "x_jmp_poll",
+                                       "x_add32_jmp_poll",
+                                       "x_add64_jmp_poll",
                                        "x_br_if_poll",
                                        "x_br_unless_poll",
                                        "x_inc_br_if_poll",
@@ -1016,7 +1020,21 @@ class Translator {
         // one instruction. What the low half of imm held (a cost or an i32 constant) stays there.
         if (at > barrier_ && at + 1 == out_->code.size()) {
           const uint16_t prev = ops_[at - 1];
-          if (const uint16_t tail = tail_variant(p, prev)) {
+          const bool inc32 = prev == imm_variant(Op::i32_add);
+          if (p == x_jmp_poll && (inc32 || prev == imm_variant(Op::i64_add))) {
+            // `x = y + k; continue`: one instruction.
+            const Ins add = out_->code[at - 1];
+            Ins merged = i;
+            merged.h = h_[inc32 ? x_add32_jmp_poll : x_add64_jmp_poll];
+            merged.a = add.a;
+            merged.b = add.d;
+            merged.imm = add.imm;
+            out_->code.pop_back();
+            ops_.pop_back();
+            --at;
+            out_->code[at] = merged;
+            ops_[at] = inc32 ? x_add32_jmp_poll : x_add64_jmp_poll;
+          } else if (const uint16_t tail = tail_variant(p, prev)) {
             const Ins add = out_->code[at - 1];
             const bool is_inc =
                 prev == imm_variant(Op::i32_add) || prev == imm_variant(Op::i64_add);
@@ -1457,11 +1475,17 @@ void Translator::translate_one(const ir::Instr& in) {
       return;
     }
     case Op::br_table: {
+      // An index `v - k` (a switch over a range not starting at 0) is taken with its constant.
+      uint64_t bias = 0;
+      if (vs_.back().kind == VKind::add_const) {
+        bias = static_cast<uint32_t>(vs_.back().value);
+        vs_.back().kind = VKind::temp;
+      }
       const int32_t index = pop_operand();
       materialise_all();
       const size_t h = vs_.size();
       const uint32_t first = static_cast<uint32_t>(out_->tables.size());
-      emit(op, home(h), index, static_cast<int32_t>(in.b), first);
+      emit(op, home(h), index, static_cast<int32_t>(in.b), first, bias);
       for (uint32_t i = 0; i <= in.b; ++i) {
         const ir::BrTarget& t = fc_.br_targets[in.a + i];
         out_->tables.push_back(TableEntry{nullptr, t.keep, t.drop});
@@ -1782,8 +1806,13 @@ std::unique_ptr<Compiled> Translator::translate() {
       out_->code[f.at].d = static_cast<int32_t>(to + (f.skip ? 1 : 0) - static_cast<int64_t>(f.at));
   }
   for (size_t i = 0; i < out_->code.size(); ++i) {
-    if (ops_[i] == static_cast<uint16_t>(Op::br_table))
-      out_->code[i].imm = reinterpret_cast<uint64_t>(out_->tables.data() + out_->code[i].x);
+    if (ops_[i] == static_cast<uint16_t>(Op::br_table)) {
+      // The index's constant moves from imm to x, where the table's first entry was.
+      Ins& c = out_->code[i];
+      const uint64_t table = reinterpret_cast<uint64_t>(out_->tables.data() + c.x);
+      c.x = static_cast<uint32_t>(c.imm);
+      c.imm = table;
+    }
   }
   // Seeing what the translation made of a hot loop is how the superinstructions get chosen.
   static const bool dump = std::getenv("TOLLGATE_INTERP_DUMP") != nullptr;
@@ -1843,7 +1872,8 @@ template <bool Metering>
       // XOp
       &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_mem_copy1, &&L_x_mem_copy2, &&L_x_mem_copy4,
       &&L_x_mem_copy8, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_call_local, &&L_x_jmp_poll,
-      &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
+      &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll,
+      &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -2004,6 +2034,12 @@ L_x_poll:
   } while (0)
 L_x_jmp_poll:
   TG_BACK_EDGE(ip->x);
+L_x_add32_jmp_poll:
+  B = u32(A + ip->imm);
+  TG_BACK_EDGE(ip->x);
+L_x_add64_jmp_poll:
+  B = A + ip->imm;
+  TG_BACK_EDGE(ip->x);
 L_x_br_if_poll:
   if (u32(A) != 0)
     TG_BACK_EDGE(ip->imm);
@@ -2151,7 +2187,7 @@ L_br_unless:
   TG_INT_CMPS(X)
 #undef X
 L_br_table : {
-  uint32_t index = u32(A);
+  uint32_t index = u32(A + ip->x);
   if (index > static_cast<uint32_t>(ip->b))
     index = static_cast<uint32_t>(ip->b);
   const TableEntry& t = reinterpret_cast<const TableEntry*>(ip->imm)[index];
