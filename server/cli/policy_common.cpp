@@ -9,6 +9,7 @@
 
 #include "hostabi/kubewarden/session.hpp"
 #include "runtime/base/limits.hpp"
+#include "server/cli/engine_option.hpp"
 #include "server/evaluation/admission_response.hpp"
 #include "server/evaluation/yaml_json.hpp"
 
@@ -108,9 +109,15 @@ std::optional<RunInputs> prepare_inputs(const RunFlags& flags) {
       return std::nullopt;
     }
   }
+  const std::optional<const runtime::Engine*> engine = select_engine(flags.engine);
+  if (!engine)
+    return std::nullopt;
   in.policy = load_policy_file(flags.policy, mode);
   if (!in.policy)
     return std::nullopt;
+  in.engine = *engine;
+  if (in.engine != nullptr)
+    kw::prepare_code(*in.policy, *in.engine);
 
   // Settings: an object or null; kwctl sends {} when there are none.
   json::value settings = json::object();
@@ -185,6 +192,7 @@ kw::EvalOptions cli_eval_options(const RunFlags& flags,
                                  kw::InteractionReplayer* replayer) {
   kw::EvalOptions o;
   o.fuel = flags.fuel;
+  o.engine = inputs.engine;
   if (flags.memory_pages)
     o.max_memory_pages = *flags.memory_pages;
   o.capabilities.policy_id = std::string(kCliPolicyId);

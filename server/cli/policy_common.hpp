@@ -13,6 +13,7 @@
 #include <boost/json/value.hpp>
 
 #include "hostabi/kubewarden/evaluator.hpp"
+#include "runtime/executor.hpp"
 
 namespace tollgate::server::cli {
 
@@ -48,6 +49,7 @@ struct RunFlags {
   std::optional<std::string> replay_path;
   std::optional<uint64_t> fuel;
   std::optional<uint32_t> memory_pages;
+  std::string engine;  ///< --engine ("" = the default)
 };
 
 /// What `run` and `bench` evaluate, after parsing and checking every input.
@@ -56,6 +58,8 @@ struct RunInputs {
   boost::json::value request;   ///< the AdmissionRequest, or the raw JSON with --raw
   boost::json::value settings;  ///< an object (null settings become {})
   bool raw = false;
+  /// The tier from --engine (null: the interpreter), the policy's code already prepared on it.
+  const runtime::Engine* engine = nullptr;
 };
 
 /// Loads the policy, the request and the settings; nullopt after saying why on stderr.

@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "hostabi/kubewarden/session.hpp"
+#include "server/cli/engine_option.hpp"
 #include "server/cli/policy_command.hpp"
 
 namespace tollgate::server::cli {
@@ -208,6 +209,7 @@ int bench_policy(const RunFlags& flags, const BenchFlags& bench) {
   const json::object answer = cli_admission_response(*first_response, *inputs);
   if (bench.output == "json") {
     json::object report{{"policy", flags.policy},
+                        {"engine", engine_name(inputs->engine)},
                         {"iterations", bench.iterations},
                         {"warm_up", bench.warm_up},
                         {"response", answer}};
@@ -220,8 +222,9 @@ int bench_policy(const RunFlags& flags, const BenchFlags& bench) {
     std::printf("%s\n", json::serialize(report).c_str());
     return kPolicyExitOk;
   }
-  std::printf("%s: %u iterations after %u warm-up, a fresh instance each\n", flags.policy.c_str(),
-              bench.iterations, bench.warm_up);
+  std::printf("%s: %u iterations after %u warm-up, a fresh instance each, engine %s\n",
+              flags.policy.c_str(), bench.iterations, bench.warm_up,
+              std::string(engine_name(inputs->engine)).c_str());
   std::printf("response: %s\n", json::serialize(answer).c_str());
   std::printf(
       "instantiate: store and instance set-up; evaluate: guest initialisation and the call;\n"

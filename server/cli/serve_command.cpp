@@ -24,6 +24,7 @@
 
 #include "hostabi/kubewarden/metadata.hpp"
 #include "server/api/handler.hpp"
+#include "server/cli/engine_option.hpp"
 #include "server/evaluation/config.hpp"
 #include "server/evaluation/environment.hpp"
 #include "server/evaluation/log.hpp"
@@ -69,6 +70,7 @@ struct ServeFlags {
   bool continue_on_errors = false;
   bool demo = false;
   std::size_t io_threads = 1;
+  std::string engine;
 };
 
 namespace {
@@ -273,7 +275,11 @@ int run_serve(ServeFlags flags, const CLI::App& serve) {
   }
   fetch.download_dir = flags.policies_download_dir;
 
+  const std::optional<const runtime::Engine*> engine = select_engine(flags.engine);
+  if (!engine)
+    return fail(*logger, "--engine " + flags.engine + ": not available on this host");
   evaluation::EnvironmentOptions env_options;
+  env_options.engine = *engine;
   env_options.workers = flags.workers;
   env_options.policy_timeout = std::chrono::seconds(flags.policy_timeout);
   env_options.disable_timeout_protection = flags.disable_timeout_protection;
@@ -311,7 +317,9 @@ int run_serve(ServeFlags flags, const CLI::App& serve) {
                       std::chrono::steady_clock::now() - started)
                       .count();
   logger->log(LogLevel::info, kTarget, "ready",
-              boost::json::object{{"policies", env.policy_ids().size()}, {"startup_ms", ready_ms}});
+              boost::json::object{{"policies", env.policy_ids().size()},
+                                  {"engine", engine_name(*engine)},
+                                  {"startup_ms", ready_ms}});
 
   if (flags.demo) {
     std::string scheme = flags.cert_file.empty() ? "http" : "https";
@@ -427,6 +435,7 @@ ServeCommand::ServeCommand(CLI::App& parent) : flags_(std::make_unique<ServeFlag
       ->check(CLI::Range(1, 64))
       ->capture_default_str()
       ->group("");
+  add_engine_option(*app, f.engine);
   app->add_flag("--demo", f.demo,
                 "Built-in defaults: this build's example policies (unless --policies), a "
                 "certificate for localhost in <build>/demo-tls (unless --cert-file), 127.0.0.1 "

@@ -11,6 +11,7 @@
 #include "runtime/base/limits.hpp"
 #include "runtime/module.hpp"
 #include "runtime/store.hpp"
+#include "server/cli/engine_option.hpp"
 #include "server/cli/value_text.hpp"
 
 namespace tollgate::server::cli {
@@ -102,7 +103,11 @@ std::string exported_functions(const Module& module) {
 int run_invoke(const std::string& path,
                const std::string& name,
                const std::vector<std::string>& arg_texts,
-               std::optional<uint64_t> fuel) {
+               std::optional<uint64_t> fuel,
+               const std::string& engine_text) {
+  const std::optional<const runtime::Engine*> engine = select_engine(engine_text);
+  if (!engine)
+    return kExitFailed;
   auto module = load_module(path);
   if (!module)
     return kExitFailed;
@@ -137,6 +142,7 @@ int run_invoke(const std::string& path,
   }
 
   runtime::Store store;
+  store.set_engine(*engine);
   runtime::CallOptions options;
   options.fuel = fuel;
   // No host functions are offered yet, so only import-free modules link. A start function gets
@@ -245,6 +251,7 @@ WasmCommand::WasmCommand(CLI::App& parent) {
                    "nan, nan:0xPAYLOAD); put `--` before them if one starts with `-` and is not "
                    "a number");
   run_->add_option("--fuel", fuel_, "meter the call with this much fuel and print the fuel used");
+  add_engine_option(*run_, engine_);
   run_->footer(
       "Prints each result as TYPE:VALUE on its own line. Exit status: 0 on success, 1 when the "
       "module or the arguments are unusable, 2 when the module traps (out of fuel included).");
@@ -257,7 +264,7 @@ std::optional<int> WasmCommand::dispatch() const {
   if (validate_->parsed())
     return run_validate(file_);
   if (run_->parsed())
-    return run_invoke(file_, invoke_, args_, fuel_);
+    return run_invoke(file_, invoke_, args_, fuel_, engine_);
   if (inspect_->parsed())
     return run_inspect(file_);
   return std::nullopt;

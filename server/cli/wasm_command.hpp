@@ -37,6 +37,7 @@ class WasmCommand {
   std::string invoke_;
   std::vector<std::string> args_;
   std::optional<uint64_t> fuel_;
+  std::string engine_;
 };
 
 }  // namespace tollgate::server::cli

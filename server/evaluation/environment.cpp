@@ -233,6 +233,10 @@ struct EvaluationEnvironment::Impl {
       if (auto checked = kw::check_policy(**policy); !checked)
         return startup_error("Error while loading policy '" + id + "' from " + url + ": " +
                              checked.error().message);
+      // Compiled here, once per module, so no request pays for it (a refused module is
+      // interpreted).
+      if (options.engine != nullptr)
+        kw::prepare_code(**policy, *options.engine);
       by_digest[digest] = *policy;
       return policy;
     }();
@@ -249,6 +253,7 @@ struct EvaluationEnvironment::Impl {
     runnable.settings = spec.settings;
     runnable.options.deadline = deadline(spec);
     runnable.options.max_memory_pages = options.max_memory_pages;
+    runnable.options.engine = options.engine;
     runnable.options.capabilities.policy_id = runnable.id;
     runnable.options.capabilities.provider = options.capability_provider;
     runnable.options.capabilities.log = sink.get();

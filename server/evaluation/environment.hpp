@@ -24,6 +24,7 @@
 #include "hostabi/kubewarden/capabilities.hpp"
 #include "runtime/base/limits.hpp"
 #include "runtime/base/result.hpp"
+#include "runtime/executor.hpp"
 #include "server/evaluation/admission_response.hpp"
 #include "server/evaluation/config.hpp"
 #include "server/evaluation/log.hpp"
@@ -62,6 +63,9 @@ struct EnvironmentOptions {
   std::shared_ptr<Logger> logger;
   /// null: the environment makes its own.
   std::shared_ptr<Metrics> metrics;
+  /// The tier policies run on (runtime/executor.hpp), e.g. the JIT's; null interprets. Every
+  /// module is compiled for it once, at build time, before the server reports ready.
+  const runtime::Engine* engine = nullptr;
 };
 
 /// Where an admission request came from (the `request_origin` metric label). Audit requests
