@@ -27,6 +27,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -821,13 +822,32 @@ class FunctionCompiler {
     const Width w = width_of(t);
     const VarState rhs_v = pop();
     const VarState lhs_v = pop();
+    // A constant divisor needs no zero check, and no -1 check unless it is -1; an unsigned
+    // division or remainder by a power of two is a shift or a mask.
+    const bool known = rhs_v.loc == VarState::Loc::imm;
+    const int64_t k = known ? imm_value(rhs_v, w) : 0;
+    const uint64_t uk = w == Width::w32 ? static_cast<uint32_t>(k) : static_cast<uint64_t>(k);
+    if (known && (op == IntBinOp::div_u || op == IntBinOp::rem_u) && uk != 0 &&
+        (uk & (uk - 1)) == 0 && uk <= (uint64_t{1} << 30)) {
+      const Operand x = use(lhs_v, height());
+      const Reg d = result_reg(t, x);
+      if (op == IntBinOp::div_u)
+        masm_.int_binop_imm(IntBinOp::shr_u, w, d, x.reg, std::countr_zero(uk));
+      else
+        masm_.int_binop_imm(IntBinOp::and_, w, d, x.reg, static_cast<int32_t>(uk - 1));
+      push_result(t, d, x);
+      return;
+    }
     const Reg l = to_reg(lhs_v, height());
     const Operand r_op = use(rhs_v, height() + 1);
     const Reg r = r_op.reg;
-    masm_.branch_cmp_imm(Cond::eq, w, r, 0, masm_.trap_label(TrapKind::integer_divide_by_zero));
+    if (!known || k == 0)
+      masm_.branch_cmp_imm(Cond::eq, w, r, 0, masm_.trap_label(TrapKind::integer_divide_by_zero));
     const int64_t min =
         w == Width::w32 ? std::numeric_limits<int32_t>::min() : std::numeric_limits<int64_t>::min();
-    if (op == IntBinOp::div_s) {
+    if (known && k != -1 && (op == IntBinOp::div_s || op == IntBinOp::rem_s)) {
+      masm_.int_binop(op, w, l, l, r);
+    } else if (op == IntBinOp::div_s) {
       const Label ok = masm_.new_label();
       masm_.branch_cmp_imm(Cond::ne, w, r, -1, ok);
       masm_.branch_cmp_imm(Cond::eq, w, l, min, masm_.trap_label(TrapKind::integer_overflow));
@@ -931,6 +951,10 @@ class FunctionCompiler {
     m.load_memory_add(a, r, r, int32_t{0}, uint32_t{0}, BoundsMode::explicit_checks);
     m.store_memory_add(a, r, r, int32_t{0}, uint32_t{0}, BoundsMode::explicit_checks);
   };
+  /// Whether the masm has the optional store_memory_imm_add (jit/masm.hpp).
+  static constexpr bool kStoresImm = requires(Masm m, const MemAccess& a, Reg r) {
+    m.store_memory_imm_add(a, int64_t{0}, r, int32_t{0}, uint32_t{0}, BoundsMode::explicit_checks);
+  };
   static bool folds_into_access(const VarState& v) {
     return kFoldsAddends &&
            ((v.loc == VarState::Loc::local && v.imm != 0) || v.loc == VarState::Loc::imm);
@@ -955,6 +979,21 @@ class FunctionCompiler {
     push_result(result, dst, addr);
   }
   void store(const MemAccess& access, uint32_t offset) {
+    if constexpr (kStoresImm) {
+      if (stack_.back().loc == VarState::Loc::imm) {
+        const VarState value = pop();
+        const VarState a = pop();
+        if (folds_into_access(a)) {
+          masm_.store_memory_imm_add(access, value.imm, folded_base(a, local_regs_),
+                                     static_cast<int32_t>(a.imm), offset, env_.bounds);
+          return;
+        }
+        const Operand addr = use(a, height());
+        masm_.store_memory_imm_add(access, value.imm, addr.reg, 0, offset, env_.bounds);
+        done(addr);
+        return;
+      }
+    }
     const Operand value = pop_use();
     if constexpr (kFoldsAddends) {
       if (folds_into_access(stack_.back())) {

@@ -133,6 +133,12 @@ struct HelperArg {
 ///   void store_memory_add(const MemAccess&, Reg value, Reg addr, int32_t addend,
 ///                         uint32_t offset, BoundsMode);
 ///
+///   void store_memory_imm_add(const MemAccess&, int64_t value, Reg addr, int32_t addend,
+///                             uint32_t offset, BoundsMode);
+///
+/// store_memory_imm_add stores the low `size` bytes of the constant `value` (float constants
+/// come as their bits) at the address store_memory_add would use.
+///
 /// load_memory/store_memory at the effective address u32(addr + addend) + offset: the addend is
 /// added with i32.add's wrap-around before wasm's (non-wrapping) offset, and bounds-checked as
 /// load_memory does. An invalid `addr` (Reg{}) stands for 0, i.e. the constant address

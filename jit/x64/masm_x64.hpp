@@ -640,6 +640,35 @@ class Masm {
     }
     load_gp(a.size, a.sign_extend, a.width, dst, m);
   }
+  /// store_memory_add of the constant `value` (its low a.size bytes; float constants as bits).
+  void store_memory_imm_add(const MemAccess& a,
+                            int64_t value,
+                            Reg addr,
+                            int32_t addend,
+                            uint32_t offset,
+                            BoundsMode mode) {
+    ax::Mem m = effective_address(addr, addend, offset, bytes(a.size), mode);
+    m.setSize(bytes(a.size));
+    switch (a.size) {
+      case OperandSize::s8:
+        as_.mov(m, static_cast<int32_t>(static_cast<int8_t>(value)));
+        return;
+      case OperandSize::s16:
+        as_.mov(m, static_cast<int32_t>(static_cast<int16_t>(value)));
+        return;
+      case OperandSize::s32:
+        as_.mov(m, static_cast<int32_t>(value));
+        return;
+      case OperandSize::s64:
+        if (fits_i32(value)) {
+          as_.mov(m, static_cast<int32_t>(value));
+        } else {
+          as_.mov(ax::rdx, value);
+          as_.mov(m, ax::rdx);
+        }
+        return;
+    }
+  }
   void store_memory_add(const MemAccess& a,
                         Reg value,
                         Reg addr,

@@ -11,12 +11,14 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <boost/json.hpp>
 
 #include "hostabi/kubewarden/evaluator.hpp"
 #include "hostabi/kubewarden/session.hpp"
+#include "jit/jit.hpp"
 #include "server/evaluation/admission_response.hpp"
 #include "server/evaluation/json_patch.hpp"
 #include "tests/unit/hostabi/guests.hpp"
@@ -127,14 +129,39 @@ std::vector<Case> cases_of(const char* key) {
   return out;
 }
 
-class PolicyCase : public testing::TestWithParam<Case> {};
+// Every case runs on both tiers: the interpreter, and the JIT (which must accept every example
+// policy, or the case would silently test the interpreter twice).
+enum class Tier { interp, jit };
+using TieredCase = std::tuple<Case, Tier>;
+
+std::string tiered_name(const testing::TestParamInfo<TieredCase>& info) {
+  return std::get<0>(info.param).label +
+         (std::get<1>(info.param) == Tier::jit ? "_jit" : "_interp");
+}
+
+/// Evaluation options on `tier`; false when that tier cannot run `p` (no JIT backend: the case
+/// is skipped).
+bool tier_options(Tier tier, const kw::PolicyModule& p, kw::EvalOptions& o) {
+  if (tier == Tier::interp)
+    return true;
+  if (!jit::available())
+    return false;
+  o.engine = &jit::engine();
+  EXPECT_TRUE(kw::prepare_code(p, *o.engine)) << "the JIT refused the policy";
+  return true;
+}
+
+class PolicyCase : public testing::TestWithParam<TieredCase> {};
 
 TEST_P(PolicyCase, matches_expectation) {
-  const Case& c = GetParam();
+  const Case& c = std::get<0>(GetParam());
   const json::object& spec = expectations().at(c.policy).get_object();
   const json::object& expect = spec.at("cases").get_array()[c.index].get_object();
   auto p = policy(c.policy);
   ASSERT_TRUE(p);
+  kw::EvalOptions options;
+  if (!tier_options(std::get<1>(GetParam()), *p, options))
+    GTEST_SKIP() << "this host has no JIT backend";
   const json::value request =
       fixture_request(std::string(expect.at("fixture").get_string()), is_raw(*p));
   const json::value& settings =
@@ -142,10 +169,10 @@ TEST_P(PolicyCase, matches_expectation) {
   SCOPED_TRACE(std::string(expect.at("why").get_string()));
 
   // As policy-server and `tollgate run` do: settings first.
-  kw::SettingsValidationResponse valid = kw::validate_settings(*p, settings);
+  kw::SettingsValidationResponse valid = kw::validate_settings(*p, settings, options);
   ASSERT_TRUE(valid.valid) << valid.message.value_or("");
 
-  kw::ValidationResponse r = kw::evaluate(*p, request, settings);
+  kw::ValidationResponse r = kw::evaluate(*p, request, settings, options);
   EXPECT_EQ(r.accepted, expect.at("accepted").as_bool()) << r.message.value_or("(no message)");
   if (const json::value* m = expect.if_contains("message")) {
     EXPECT_EQ(r.message, std::string(m->get_string()));
@@ -183,20 +210,24 @@ TEST_P(PolicyCase, matches_expectation) {
 
 INSTANTIATE_TEST_SUITE_P(examples,
                          PolicyCase,
-                         testing::ValuesIn(cases_of("cases")),
-                         [](const testing::TestParamInfo<Case>& info) { return info.param.label; });
+                         testing::Combine(testing::ValuesIn(cases_of("cases")),
+                                          testing::Values(Tier::interp, Tier::jit)),
+                         tiered_name);
 
 // --- settings cases ---------------------------------------------------------------------------
 
-class SettingsCase : public testing::TestWithParam<Case> {};
+class SettingsCase : public testing::TestWithParam<TieredCase> {};
 
 TEST_P(SettingsCase, matches_expectation) {
-  const Case& c = GetParam();
+  const Case& c = std::get<0>(GetParam());
   const json::object& expect =
       expectations().at(c.policy).at("settings_cases").get_array()[c.index].get_object();
   auto p = policy(c.policy);
   ASSERT_TRUE(p);
-  kw::SettingsValidationResponse r = kw::validate_settings(*p, expect.at("settings"));
+  kw::EvalOptions options;
+  if (!tier_options(std::get<1>(GetParam()), *p, options))
+    GTEST_SKIP() << "this host has no JIT backend";
+  kw::SettingsValidationResponse r = kw::validate_settings(*p, expect.at("settings"), options);
   EXPECT_EQ(r.valid, expect.at("valid").as_bool()) << r.message.value_or("");
   if (const json::value* m = expect.if_contains("message")) {
     EXPECT_EQ(r.message, std::string(m->get_string()));
@@ -210,8 +241,9 @@ TEST_P(SettingsCase, matches_expectation) {
 
 INSTANTIATE_TEST_SUITE_P(examples,
                          SettingsCase,
-                         testing::ValuesIn(cases_of("settings_cases")),
-                         [](const testing::TestParamInfo<Case>& info) { return info.param.label; });
+                         testing::Combine(testing::ValuesIn(cases_of("settings_cases")),
+                                          testing::Values(Tier::interp, Tier::jit)),
+                         tiered_name);
 
 // --- annotation -------------------------------------------------------------------------------
 

@@ -367,6 +367,54 @@ TEST_P(jit_memory, local_plus_constant_addresses) {
   EXPECT_EQ(t.same("sum_bytes", {i32(8)}, 10000).values.at(0).i32, 40u);
 }
 
+// Constant divisors skip the checks they cannot fail and unsigned powers of two become shifts
+// and masks; constant values are stored as immediates. Expected values per
+// https://webassembly.github.io/spec/core/exec/numerics.html (idiv/irem truncate toward zero).
+TEST_P(jit_memory, constant_divisors_and_stored_constants) {
+  BothTiers t(R"((module
+    (memory 1)
+    (func (export "div_s7") (param i32) (result i32) (i32.div_s (local.get 0) (i32.const 7)))
+    (func (export "rem_s7") (param i32) (result i32) (i32.rem_s (local.get 0) (i32.const -7)))
+    (func (export "div_s_m1") (param i32) (result i32) (i32.div_s (local.get 0) (i32.const -1)))
+    (func (export "rem_s_m1") (param i64) (result i64) (i64.rem_s (local.get 0) (i64.const -1)))
+    (func (export "div_0") (param i32) (result i32) (i32.div_u (local.get 0) (i32.const 0)))
+    (func (export "div_u8") (param i32) (result i32) (i32.div_u (local.get 0) (i32.const 8)))
+    (func (export "rem_u16") (param i64) (result i64) (i64.rem_u (local.get 0) (i64.const 16)))
+    (func (export "div_u_big") (param i32) (result i32)
+      (i32.div_u (local.get 0) (i32.const 0x80000000)))
+    (func (export "store_consts") (param i32) (result i64)
+      (i32.store8 (local.get 0) (i32.const 0x1ff))
+      (i32.store16 offset=1 (local.get 0) (i32.const 0xabcd))
+      (f32.store offset=3 (local.get 0) (f32.const -1))
+      (i64.load (local.get 0)))
+    (func (export "store_big") (param i32) (result i64)
+      (i64.store (i32.add (local.get 0) (i32.const 8)) (i64.const 0x123456789abcdef0))
+      (f64.store (i32.const 16) (f64.const 0.5))
+      (i64.add (i64.load offset=8 (local.get 0)) (i64.load (i32.const 16))))
+  ))",
+              CompileOptions{GetParam()});
+  ASSERT_TRUE(t.jit);
+  auto trap_of = [](const CallResult& r) {
+    return r.trap ? std::optional<TrapKind>(r.trap->kind) : std::nullopt;
+  };
+  EXPECT_EQ(t.same("div_s7", {i32(static_cast<uint32_t>(-20))}).values.at(0).i32,
+            static_cast<uint32_t>(-2));
+  EXPECT_EQ(t.same("rem_s7", {i32(static_cast<uint32_t>(-20))}).values.at(0).i32,
+            static_cast<uint32_t>(-6));
+  EXPECT_EQ(trap_of(t.same("div_s_m1", {i32(0x80000000)})), TrapKind::integer_overflow);
+  EXPECT_EQ(t.same("div_s_m1", {i32(5)}).values.at(0).i32, static_cast<uint32_t>(-5));
+  EXPECT_EQ(t.same("rem_s_m1", {i64(0x8000000000000000)}).values.at(0).i64, 0u);
+  EXPECT_EQ(trap_of(t.same("div_0", {i32(1)})), TrapKind::integer_divide_by_zero);
+  EXPECT_EQ(t.same("div_u8", {i32(0xFFFFFFFF)}).values.at(0).i32, 0x1FFFFFFFu);
+  EXPECT_EQ(t.same("rem_u16", {i64(0xFFFFFFFFFFFFFFF5)}).values.at(0).i64, 5u);
+  EXPECT_EQ(t.same("div_u_big", {i32(0xFFFFFFFF)}).values.at(0).i32, 1u);
+  // Bytes 0..7: ff, cd ab, 00 00 80 bf (-1.0f), 00.
+  EXPECT_EQ(t.same("store_consts", {i32(0)}).values.at(0).i64, 0x00bf800000abcdffu);
+  EXPECT_EQ(trap_of(t.same("store_consts", {i32(65533)})), TrapKind::memory_out_of_bounds);
+  EXPECT_EQ(t.same("store_big", {i32(32)}).values.at(0).i64,
+            0x123456789abcdef0u + 0x3fe0000000000000u);
+}
+
 TEST(jit, floats_and_conversions) {
   BothTiers t(R"((module
     (func (export "add") (param f32 f32) (result f32) (f32.add (local.get 0) (local.get 1)))

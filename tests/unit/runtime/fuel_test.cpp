@@ -7,15 +7,20 @@
 #include <thread>
 
 #include "runtime/store.hpp"
+#include "tests/unit/runtime/tiers.hpp"
 #include "tests/utils/wat.hpp"
 
 namespace tollgate::runtime {
 namespace {
 
 using test::load_wat;
+using test::TierStore;
+
+class FuelTest : public test::TierTest {};
+TG_ON_EVERY_TIER(FuelTest);
 
 struct Guest {
-  Store store;
+  TierStore store;
   Instance* inst = nullptr;
 
   explicit Guest(std::string_view wat, StoreLimits limits = {}) : store(limits) {
@@ -39,6 +44,7 @@ struct Guest {
       ADD_FAILURE() << "no export " << name;
       return {};
     }
+    EXPECT_TRUE(test::on_expected_tier(*f)) << name << " would not run on the JIT";
     return call(store, *f, args, opts);
   }
   uint32_t global_i32(std::string_view name) {
@@ -61,7 +67,7 @@ constexpr std::string_view kCounterLoop = R"((module
       (br_if $l (i32.lt_u (global.get $count) (local.get $n)))))
 ))";
 
-TEST(FuelTest, LoopRunsOutAtTheExpectedIteration) {
+TEST_P(FuelTest, LoopRunsOutAtTheExpectedIteration) {
   {
     Guest g(kCounterLoop);
     CallResult r = g.run("run", {Value::make_i32(10)}, 8 * 10);
@@ -93,7 +99,7 @@ TEST(FuelTest, LoopRunsOutAtTheExpectedIteration) {
   }
 }
 
-TEST(FuelTest, CalleesPayForThemselvesAndBranchesSplitBlocks) {
+TEST_P(FuelTest, CalleesPayForThemselvesAndBranchesSplitBlocks) {
   Guest g(R"((module
     (global $count (export "count") (mut i32) (i32.const 0))
     (func $inc (global.set $count (i32.add (global.get $count) (i32.const 1))))
@@ -131,7 +137,7 @@ TEST(FuelTest, CalleesPayForThemselvesAndBranchesSplitBlocks) {
   EXPECT_EQ(r.fuel_left, 7u);
 }
 
-TEST(FuelTest, BulkOperationsChargeTheirSizeBeforeActing) {
+TEST_P(FuelTest, BulkOperationsChargeTheirSizeBeforeActing) {
   Guest g(R"((module
     (memory 1 10)
     (func (export "fill") (param i32) (memory.fill (i32.const 0) (i32.const 1) (local.get 0)))
@@ -166,7 +172,7 @@ TEST(FuelTest, BulkOperationsChargeTheirSizeBeforeActing) {
   EXPECT_EQ(g.inst->memories[0]->pages(), 3u);
 }
 
-TEST(FuelTest, InterruptStopsAnInfiniteLoopPromptly) {
+TEST_P(FuelTest, InterruptStopsAnInfiniteLoopPromptly) {
   Guest g(R"((module (func (export "spin") (loop $l (br $l)))))");
   for (bool metered : {false, true}) {
     std::atomic<bool> stop{false};
@@ -186,7 +192,7 @@ TEST(FuelTest, InterruptStopsAnInfiniteLoopPromptly) {
   }
 }
 
-TEST(FuelTest, MemoryLimitStopsAMemoryBomb) {
+TEST_P(FuelTest, MemoryLimitStopsAMemoryBomb) {
   StoreLimits limits;
   limits.max_memory_pages = 16;
   Guest g(R"((module

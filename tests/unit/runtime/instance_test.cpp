@@ -6,12 +6,20 @@
 #include <thread>
 
 #include "runtime/store.hpp"
+#include "tests/unit/runtime/tiers.hpp"
 #include "tests/utils/wat.hpp"
 
 namespace tollgate::runtime {
 namespace {
 
 using test::load_wat;
+using test::TierStore;
+
+class InstanceTest : public test::TierTest {};
+TG_ON_EVERY_TIER(InstanceTest);
+
+class InstancePreTest : public test::TierTest {};
+TG_ON_EVERY_TIER(InstancePreTest);
 
 uint32_t call_i32(Store& store,
                   Instance* inst,
@@ -22,13 +30,14 @@ uint32_t call_i32(Store& store,
     ADD_FAILURE() << "no export " << name;
     return 0xDEADBEEF;
   }
+  EXPECT_TRUE(test::on_expected_tier(*f)) << name << " would not run on the JIT";
   CallResult r = call(store, *f, args);
   EXPECT_TRUE(r.ok()) << (r.trap ? r.trap->message() : "");
   return r.ok() && !r.values.empty() ? r.values[0].i32 : 0xDEADBEEF;
 }
 
-TEST(InstanceTest, ExportsAndStartRunAfterSegments) {
-  Store store;
+TEST_P(InstanceTest, ExportsAndStartRunAfterSegments) {
+  TierStore store;
   auto module = load_wat(R"((module
     (memory (export "mem") 1)
     (table (export "tab") 2 funcref)
@@ -60,8 +69,8 @@ TEST(InstanceTest, ExportsAndStartRunAfterSegments) {
   EXPECT_GT(mem->memory->reserved, mem->memory->size);
 }
 
-TEST(InstanceTest, SegmentFailureIsUninstantiableAndEarlierEffectsPersist) {
-  Store store;
+TEST_P(InstanceTest, SegmentFailureIsUninstantiableAndEarlierEffectsPersist) {
+  TierStore store;
   auto provider = load_wat(R"((module
     (memory (export "mem") 1)
     (table (export "tab") 3 funcref)
@@ -123,8 +132,8 @@ TEST(InstanceTest, SegmentFailureIsUninstantiableAndEarlierEffectsPersist) {
   EXPECT_FALSE(linker.instantiate(store, past_end).ok());
 }
 
-TEST(InstanceTest, StartTrapIsUninstantiable) {
-  Store store;
+TEST_P(InstanceTest, StartTrapIsUninstantiable) {
+  TierStore store;
   auto module = load_wat(R"((module
     (memory (export "mem") 1)
     (func $start (i32.store8 (i32.const 0) (i32.const 9)) (unreachable))
@@ -145,8 +154,8 @@ TEST(InstanceTest, StartTrapIsUninstantiable) {
   EXPECT_EQ(r.error().message, "out of fuel");
 }
 
-TEST(InstanceTest, LinkerReportsUnlinkableImports) {
-  Store store;
+TEST_P(InstanceTest, LinkerReportsUnlinkableImports) {
+  TierStore store;
   auto provider = load_wat(R"((module
     (memory (export "mem1") 1 4)
     (table (export "tab") 2 10 funcref)
@@ -209,8 +218,8 @@ TEST(InstanceTest, LinkerReportsUnlinkableImports) {
   EXPECT_EQ(r.error().kind, ErrorKind::unlinkable);
 }
 
-TEST(InstanceTest, ImportedFunctionsRunInTheirOwnInstance) {
-  Store store;
+TEST_P(InstanceTest, ImportedFunctionsRunInTheirOwnInstance) {
+  TierStore store;
   auto a = load_wat(R"((module
     (memory 1)
     (global $g (mut i32) (i32.const 100))
@@ -239,8 +248,8 @@ TEST(InstanceTest, ImportedFunctionsRunInTheirOwnInstance) {
   EXPECT_EQ(call_i32(store, *ib, "run"), 1000u + 101u + 5u);
 }
 
-TEST(InstanceTest, ImportedGlobalsInitialiseAndPassiveSegmentsWait) {
-  Store store;
+TEST_P(InstanceTest, ImportedGlobalsInitialiseAndPassiveSegmentsWait) {
+  TierStore store;
   Global* base = store.create_global(GlobalType{ValType::i32, false}, Value::make_i32(4));
   Global* shared = store.create_global(GlobalType{ValType::i64, true}, Value::make_i64(1));
   auto m = load_wat(R"((module
@@ -270,10 +279,10 @@ TEST(InstanceTest, ImportedGlobalsInitialiseAndPassiveSegmentsWait) {
   EXPECT_EQ(shared->get().i64, 2u);  // the import is shared, not copied
 }
 
-TEST(InstanceTest, MemoryOverTheStoreLimitIsAResourceError) {
+TEST_P(InstanceTest, MemoryOverTheStoreLimitIsAResourceError) {
   StoreLimits limits;
   limits.max_memory_pages = 8;
-  Store store(limits);
+  TierStore store(limits);
   auto m = load_wat(R"((module (memory 9)))");
   ASSERT_TRUE(m);
   auto r = instantiate(store, m, {});
@@ -340,7 +349,7 @@ const char kNotesKey = 0;
 // A host store with `host.note`, which appends its argument to the vector bound to the calling
 // store (a host error when none is).
 struct NoteHost {
-  Store store;
+  TierStore store;
   Function* note = nullptr;
   NoteHost() {
     note = store.create_host_function(
@@ -370,7 +379,7 @@ bool traps(Store& store, Instance* inst, std::string_view name, std::vector<Valu
   return f != nullptr && !call(store, *f, args).ok();
 }
 
-TEST(InstancePreTest, FreshInstancesAreIndistinguishableFromNewOnes) {
+TEST_P(InstancePreTest, FreshInstancesAreIndistinguishableFromNewOnes) {
   auto m = load_wat(kStatefulModule);
   ASSERT_TRUE(m);
   NoteHost host;
@@ -378,7 +387,7 @@ TEST(InstancePreTest, FreshInstancesAreIndistinguishableFromNewOnes) {
   linker.define("host", "note", Extern::of(host.note));
 
   // The reference: plain instantiation in its own store.
-  Store ref_store;
+  TierStore ref_store;
   std::vector<uint32_t> ref_notes;
   ref_store.set_host_data(&kNotesKey, &ref_notes);
   auto ref = linker.instantiate(ref_store, m);
@@ -393,7 +402,7 @@ TEST(InstancePreTest, FreshInstancesAreIndistinguishableFromNewOnes) {
   const uint8_t* first_data = nullptr;
   for (int round = 0; round < 4; ++round) {
     SCOPED_TRACE(round);
-    Store store;
+    TierStore store;
     std::vector<uint32_t> notes;
     store.set_host_data(&kNotesKey, &notes);
     auto inst = (*pre)->instantiate(store);
@@ -435,7 +444,7 @@ TEST(InstancePreTest, FreshInstancesAreIndistinguishableFromNewOnes) {
   }
 }
 
-TEST(InstancePreTest, NoSecretSurvivesIntoTheNextInstance) {
+TEST_P(InstancePreTest, NoSecretSurvivesIntoTheNextInstance) {
   // `leak` reports any non-zero byte outside the data segment (its address + 1, 0 if none),
   // `plant` writes a secret over the data, into every 1 KiB of memory and grown pages.
   auto m = load_wat(R"((module
@@ -470,7 +479,7 @@ TEST(InstancePreTest, NoSecretSurvivesIntoTheNextInstance) {
   ASSERT_TRUE((*pre)->pooled());
   for (int round = 0; round < 3; ++round) {
     SCOPED_TRACE(round);
-    Store store;
+    TierStore store;
     auto inst = (*pre)->instantiate(store);
     ASSERT_TRUE(inst.ok()) << inst.error().message;
     EXPECT_EQ(call_i32(store, *inst, "pages"), 2u);
@@ -486,7 +495,7 @@ TEST(InstancePreTest, NoSecretSurvivesIntoTheNextInstance) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 20; ++i) {
-        Store store;
+        TierStore store;
         auto inst = (*pre)->instantiate(store);
         if (!inst.ok()) {
           ++failures;
@@ -507,7 +516,7 @@ TEST(InstancePreTest, NoSecretSurvivesIntoTheNextInstance) {
   EXPECT_EQ(failures.load(), 0);
 }
 
-TEST(InstancePreTest, EachStoreItsOwnLimits) {
+TEST_P(InstancePreTest, EachStoreItsOwnLimits) {
   auto m = load_wat(R"((module (memory 1 100) (table 1 funcref)
     (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
     (func (export "tgrow") (param i32) (result i32) (table.grow 0 (ref.null func) (local.get 0)))))");
@@ -519,7 +528,7 @@ TEST(InstancePreTest, EachStoreItsOwnLimits) {
     StoreLimits limits;
     limits.max_memory_pages = 2;
     limits.max_table_elems = 2;
-    Store store(limits);
+    TierStore store(limits);
     auto inst = (*pre)->instantiate(store);
     ASSERT_TRUE(inst.ok());
     EXPECT_EQ(call_i32(store, *inst, "grow", {Value::make_i32(1)}), 1u);
@@ -527,7 +536,7 @@ TEST(InstancePreTest, EachStoreItsOwnLimits) {
     EXPECT_EQ(call_i32(store, *inst, "tgrow", {Value::make_i32(1)}), 1u);
     EXPECT_EQ(call_i32(store, *inst, "tgrow", {Value::make_i32(1)}), 0xFFFFFFFFu);
   }
-  Store store;  // default limits, very likely the same slot
+  TierStore store;  // default limits, very likely the same slot
   auto inst = (*pre)->instantiate(store);
   ASSERT_TRUE(inst.ok());
   EXPECT_EQ(call_i32(store, *inst, "grow", {Value::make_i32(50)}), 1u);
@@ -539,16 +548,16 @@ TEST(InstancePreTest, EachStoreItsOwnLimits) {
   ASSERT_TRUE(big_pre.ok());
   StoreLimits small;
   small.max_memory_pages = 8;
-  Store small_store(small);
+  TierStore small_store(small);
   auto r = (*big_pre)->instantiate(small_store);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::resource);
   EXPECT_EQ(r.error().message, instantiate(small_store, big, {}).error().message);
 }
 
-TEST(InstancePreTest, OtherModulesInstantiateAsUsual) {
+TEST_P(InstancePreTest, OtherModulesInstantiateAsUsual) {
   // An imported memory is shared state: no pool, plain instantiation into that memory.
-  Store host;
+  TierStore host;
   auto memory = host.create_memory(MemoryType{Limits{1, std::nullopt}});
   ASSERT_TRUE(memory.ok());
   auto m = load_wat(R"((module (import "env" "mem" (memory 1)) (data (i32.const 0) "\2a")))");
@@ -558,7 +567,7 @@ TEST(InstancePreTest, OtherModulesInstantiateAsUsual) {
   auto pre = linker.prepare(m);
   ASSERT_TRUE(pre.ok()) << pre.error().message;
   EXPECT_FALSE((*pre)->pooled());
-  Store store;
+  TierStore store;
   ASSERT_TRUE((*pre)->instantiate(store).ok());
   EXPECT_EQ((*memory)->data[0], 42);
   // Segments out of bounds: every instantiation fails the way plain instantiation does.
@@ -584,7 +593,7 @@ TEST(InstancePreTest, OtherModulesInstantiateAsUsual) {
   EXPECT_EQ(mismatched.error().kind, ErrorKind::unlinkable);
 }
 
-TEST(InstancePreTest, StartTrapFailsEveryInstantiation) {
+TEST_P(InstancePreTest, StartTrapFailsEveryInstantiation) {
   auto m = load_wat(R"((module (memory 1) (global $n (mut i32) (i32.const 0))
     (func $start (global.set $n (i32.add (global.get $n) (i32.const 1)))
       (if (i32.eq (global.get $n) (i32.const 1)) (then unreachable)))
@@ -593,24 +602,24 @@ TEST(InstancePreTest, StartTrapFailsEveryInstantiation) {
   auto pre = InstancePre::create(m, {});
   ASSERT_TRUE(pre.ok());
   for (int round = 0; round < 3; ++round) {
-    Store store;
+    TierStore store;
     auto r = (*pre)->instantiate(store);
     ASSERT_FALSE(r.ok());  // the global starts at 0 every time, so the start traps every time
     EXPECT_EQ(r.error().kind, ErrorKind::uninstantiable);
   }
 }
 
-TEST(InstancePreTest, HostCallsFindTheirStoresState) {
+TEST_P(InstancePreTest, HostCallsFindTheirStoresState) {
   auto m = load_wat(kStatefulModule);
   ASSERT_TRUE(m);
   NoteHost host;
   auto pre = InstancePre::create(m, {Extern::of(host.note)});
   ASSERT_TRUE(pre.ok());
-  Store unbound;
+  TierStore unbound;
   auto r = (*pre)->instantiate(unbound);  // the start function's host call finds no state
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("no notes bound"), std::string::npos);
-  Store a, b;
+  TierStore a, b;
   std::vector<uint32_t> notes_a, notes_b;
   a.set_host_data(&kNotesKey, &notes_a);
   b.set_host_data(&kNotesKey, &notes_b);
@@ -622,7 +631,7 @@ TEST(InstancePreTest, HostCallsFindTheirStoresState) {
 }
 
 TEST(StoreTest, HostData) {
-  Store store;
+  TierStore store;
   int x = 0, y = 0;
   const char k1 = 0, k2 = 0;
   EXPECT_EQ(store.host_data(&k1), nullptr);
@@ -637,7 +646,7 @@ TEST(StoreTest, HostData) {
   EXPECT_EQ(store.host_data(&k2), &y);
 }
 
-TEST(InstanceTest, ValueToString) {
+TEST_P(InstanceTest, ValueToString) {
   EXPECT_EQ(to_string(Value::make_i32(static_cast<uint32_t>(-5))), "i32:-5");
   EXPECT_EQ(to_string(Value::make_i64(42)), "i64:42");
   EXPECT_EQ(to_string(Value::make_f64(1.5)), "f64:1.5");

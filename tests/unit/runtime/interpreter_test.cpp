@@ -8,12 +8,17 @@
 #include <limits>
 
 #include "runtime/store.hpp"
+#include "tests/unit/runtime/tiers.hpp"
 #include "tests/utils/wat.hpp"
 
 namespace tollgate::runtime {
 namespace {
 
 using test::load_wat;
+using test::TierStore;
+
+class InterpreterTest : public test::TierTest {};
+TG_ON_EVERY_TIER(InterpreterTest);
 
 // Instantiates one WAT module without imports and calls its exports.
 class Fixture {
@@ -33,13 +38,14 @@ class Fixture {
       ADD_FAILURE() << "no export " << name;
       return {};
     }
+    EXPECT_TRUE(test::on_expected_tier(*f)) << name << " would not run on the JIT";
     return runtime::call(store_, *f, args, opts);
   }
   Store& store() { return store_; }
   Instance* instance() { return inst_; }
 
  private:
-  Store store_;
+  TierStore store_;
   Instance* inst_ = nullptr;
 };
 
@@ -97,7 +103,7 @@ bool is_arithmetic_nan64(uint64_t b) {
   return (b & 0x7FF8000000000000ull) == 0x7FF8000000000000ull;
 }
 
-TEST(InterpreterTest, IntegerArithmeticAndTraps) {
+TEST_P(InterpreterTest, IntegerArithmeticAndTraps) {
   Fixture fx(R"((module
     (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
     (func (export "mul") (param i32 i32) (result i32) (i32.mul (local.get 0) (local.get 1)))
@@ -127,7 +133,7 @@ TEST(InterpreterTest, IntegerArithmeticAndTraps) {
   EXPECT_EQ(trap_of(fx.call("rem_u64", {i64(1), i64(0)})), "integer divide by zero");
 }
 
-TEST(InterpreterTest, BitsShiftsRotatesAndSignExtension) {
+TEST_P(InterpreterTest, BitsShiftsRotatesAndSignExtension) {
   Fixture fx(R"((module
     (func (export "shl") (param i32 i32) (result i32) (i32.shl (local.get 0) (local.get 1)))
     (func (export "shr_s") (param i32 i32) (result i32) (i32.shr_s (local.get 0) (local.get 1)))
@@ -169,7 +175,7 @@ TEST(InterpreterTest, BitsShiftsRotatesAndSignExtension) {
   EXPECT_EQ(ok_i32(fx.call("eqz64", {i64(1ull << 40)})), 0u);
 }
 
-TEST(InterpreterTest, FloatNaNMinMaxNearestCopysign) {
+TEST_P(InterpreterTest, FloatNaNMinMaxNearestCopysign) {
   Fixture fx(R"((module
     (func (export "add") (param f32 f32) (result f32) (f32.add (local.get 0) (local.get 1)))
     (func (export "div64") (param f64 f64) (result f64) (f64.div (local.get 0) (local.get 1)))
@@ -232,7 +238,7 @@ TEST(InterpreterTest, FloatNaNMinMaxNearestCopysign) {
   EXPECT_EQ(ok_i32(fx.call("lt64", {f64(1.0), f64b(0x7FF8000000000000)})), 0u);
 }
 
-TEST(InterpreterTest, ConversionsAndTheirTraps) {
+TEST_P(InterpreterTest, ConversionsAndTheirTraps) {
   Fixture fx(R"((module
     (func (export "i32_f32_s") (param f32) (result i32) (i32.trunc_f32_s (local.get 0)))
     (func (export "i32_f32_u") (param f32) (result i32) (i32.trunc_f32_u (local.get 0)))
@@ -300,7 +306,7 @@ TEST(InterpreterTest, ConversionsAndTheirTraps) {
   EXPECT_EQ(ok_f64(fx.call("reinterpret64", {i64(0xFFF0000000000001ull)})), 0xFFF0000000000001ull);
 }
 
-TEST(InterpreterTest, MemoryLoadsStoresAndBounds) {
+TEST_P(InterpreterTest, MemoryLoadsStoresAndBounds) {
   Fixture fx(R"((module
     (memory 1 3)
     (data (i32.const 0) "\01\02\03\04\05\06\07\08\ff\7f")
@@ -350,7 +356,7 @@ TEST(InterpreterTest, MemoryLoadsStoresAndBounds) {
   EXPECT_TRUE(fx.call("load", {i32(3 * 65536 - 4)}).ok());
 }
 
-TEST(InterpreterTest, BulkMemory) {
+TEST_P(InterpreterTest, BulkMemory) {
   Fixture fx(R"((module
     (memory 1)
     (data $d "hello")
@@ -388,7 +394,7 @@ TEST(InterpreterTest, BulkMemory) {
   EXPECT_EQ(trap_of(fx.call("init", {i32(0), i32(0), i32(1)})), "out of bounds memory access");
 }
 
-TEST(InterpreterTest, TablesAndReferences) {
+TEST_P(InterpreterTest, TablesAndReferences) {
   Fixture fx(R"((module
     (type $v_i (func (result i32)))
     (table $t 3 5 funcref)
@@ -446,7 +452,7 @@ TEST(InterpreterTest, TablesAndReferences) {
   EXPECT_EQ(ok_i32(fx.call("null_is_null")), 1u);
 }
 
-TEST(InterpreterTest, CallIndirectTraps) {
+TEST_P(InterpreterTest, CallIndirectTraps) {
   Fixture fx(R"((module
     (type $v_i (func (result i32)))
     (type $i_i (func (param i32) (result i32)))
@@ -463,7 +469,7 @@ TEST(InterpreterTest, CallIndirectTraps) {
   EXPECT_EQ(trap_of(fx.call("call", {i32(0xFFFFFFFF)})), "undefined element");
 }
 
-TEST(InterpreterTest, GlobalsCallsMultiValueAndBrTable) {
+TEST_P(InterpreterTest, GlobalsCallsMultiValueAndBrTable) {
   Fixture fx(R"((module
     (global $g (mut i64) (i64.const 5))
     (global $k f64 (f64.const 2.5))
@@ -524,7 +530,7 @@ TEST(InterpreterTest, GlobalsCallsMultiValueAndBrTable) {
   EXPECT_EQ(ok_i32(fx.call("loop_sum", {i32(100)})), 5050u);
 }
 
-TEST(InterpreterTest, UnreachableAndDeepRecursion) {
+TEST_P(InterpreterTest, UnreachableAndDeepRecursion) {
   Fixture fx(R"((module
     (func (export "unreachable") (unreachable))
     (func $down (export "down") (param i32) (result i32)
@@ -550,8 +556,8 @@ TEST(InterpreterTest, UnreachableAndDeepRecursion) {
   EXPECT_EQ(ok_i32(fx.call("down", {i32(3)})), 3u);
 }
 
-TEST(InterpreterTest, HostFunctionsAndReentry) {
-  Store store;
+TEST_P(InterpreterTest, HostFunctionsAndReentry) {
+  TierStore store;
   auto module = load_wat(R"((module
     (import "env" "add" (func $add (param i32 i64) (result i64)))
     (import "env" "fail" (func $fail))
@@ -627,7 +633,7 @@ TEST(InterpreterTest, HostFunctionsAndReentry) {
 
 // The interpreter defers local.get, constants and i32 sums (runtime/interp): a deferred operand
 // must still see the value from before a later write to its local, and sums wrap at 32 bits.
-TEST(InterpreterTest, DeferredOperandsKeepTheirValues) {
+TEST_P(InterpreterTest, DeferredOperandsKeepTheirValues) {
   Fixture fx(R"((module
     (memory 1)
     (func (export "get_then_set") (param i32) (result i32)
@@ -782,7 +788,7 @@ TEST(InterpreterTest, DeferredOperandsKeepTheirValues) {
 
 // Loop tails, compare chains, shifts, constant-first operands, stores of results and constant
 // addresses each run as one fused instruction; wasm must not see the difference.
-TEST(InterpreterTest, FusedForms) {
+TEST_P(InterpreterTest, FusedForms) {
   Fixture fx(R"((module
     (memory 1)
     (func (export "tail_inc") (param i32) (result i32) (local i32 i32)
@@ -1063,7 +1069,7 @@ TEST(InterpreterTest, FusedForms) {
 }
 
 // Three-operand sums, an operand transformed by a constant, and divisions by a constant.
-TEST(InterpreterTest, FusedArithmetic) {
+TEST_P(InterpreterTest, FusedArithmetic) {
   Fixture fx(R"((module
     (func (export "sum3") (param i32 i32 i32) (result i32)
       local.get 0
