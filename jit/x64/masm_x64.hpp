@@ -1,6 +1,11 @@
 // The x86-64 MacroAssembler: lowers the front-end's neutral three-address operations with asmjit.
 // SPDX-License-Identifier: Apache-2.0
 //
+// Invariant relied on by memory addressing: a gp register holding an i32 has its upper 32 bits
+// zero. Every w32 operation here writes a 32-bit register (which zero-extends on x86-64: mov,
+// lea, ALU ops, cmov, movzx/movsx to r32, movd, 32-bit loads), so an i32 address is used as a
+// 64-bit index as is; a violation would let guard-region code address past the reservation.
+//
 // Registers (abi, System V): r15 holds the ExecContext, r14 the frame base (value-stack slots),
 // r13 the linear memory's base, rbp the fuel left. rax, rcx, rdx and xmm14/xmm15 are this file's
 // scratch (division, shift counts and three-to-two-address moves need fixed or spare registers).
@@ -739,35 +744,50 @@ class Masm {
     }
   }
   /// rax = zero-extended address + offset, bounds-checked in explicit mode; returns [r13 + rax].
-  /// rax = u32(addr + addend), bounds-checked with `offset` in explicit mode; returns
-  /// [r13 + rax + offset] (a 32-bit lea wraps like i32.add and zero-extends). The guard region
-  /// covers any u32 address plus any u32 offset plus the access size, so in guard mode an offset
-  /// up to INT32_MAX is a plain displacement.
+  /// The address u32(addr + addend) + offset as [r13 + index + disp], bounds-checked in
+  /// explicit mode. index is `addr` itself when there is no addend (an i32 register's upper half
+  /// is zero, see the file comment), else rax = a 32-bit lea, which wraps like i32.add and
+  /// zero-extends. The guard region covers any u32 address plus any u32 offset plus the access
+  /// size, so an offset up to INT32_MAX - size is a plain displacement.
   ax::Mem effective_address(Reg addr,
                             int32_t addend,
                             uint32_t offset,
                             uint32_t size,
                             BoundsMode mode) {
-    if (!addr.valid())
-      as_.mov(ax::eax, static_cast<uint32_t>(addend));
-    else if (addend != 0)
-      as_.lea(ax::eax, ax::ptr(ax::gpq(addr.code), addend));
-    else
-      as_.mov(ax::eax, gp(addr, Width::w32));
     constexpr uint64_t kMaxDisp = static_cast<uint64_t>(std::numeric_limits<int32_t>::max());
-    int32_t disp = 0;
-    if (uint64_t{offset} + size <= kMaxDisp) {
-      disp = static_cast<int32_t>(offset);
+    uint64_t disp = offset;
+    ax::Gp index = ax::rax;
+    if (!addr.valid()) {
+      disp += static_cast<uint32_t>(addend);
+      index = ax::Gp();
+    } else if (addend != 0) {
+      as_.lea(ax::eax, ax::ptr(ax::gpq(addr.code), addend));
     } else {
-      as_.mov(ax::edx, offset);
-      as_.add(ax::rax, ax::rdx);
+      index = ax::gpq(addr.code);
     }
+    if (disp + size > kMaxDisp) {
+      if (index.isValid())
+        as_.mov(ax::eax, index.r32());
+      else
+        as_.xor_(ax::eax, ax::eax);
+      as_.mov(ax::rdx, disp);
+      as_.add(ax::rax, ax::rdx);
+      index = ax::rax;
+      disp = 0;
+    }
+    const int32_t d = static_cast<int32_t>(disp);
     if (mode == BoundsMode::explicit_checks) {
-      as_.lea(ax::rdx, ax::ptr(ax::rax, disp + static_cast<int32_t>(size)));
+      const int32_t end = d + static_cast<int32_t>(size);
+      if (index.isValid())
+        as_.lea(ax::rdx, ax::ptr(index, end));
+      else
+        as_.mov(ax::edx, end);
       as_.cmp(ax::rdx, ctx_mem(ctx_offset::kMemSize, 8));
       as_.ja(lab(trap_label(runtime::TrapKind::memory_out_of_bounds)));
     }
-    return ax::ptr(ax::r13, ax::rax, 0, disp, size);
+    if (!index.isValid())
+      return ax::ptr(ax::r13, d, size);
+    return ax::ptr(ax::r13, index, 0, d, size);
   }
   void arith(IntBinOp op, const ax::Gp& d, const ax::Gp& s) {
     switch (op) {

@@ -335,6 +335,9 @@ TEST_P(jit_memory, local_plus_constant_addresses) {
     (func (export "old_value") (param i32) (result i32)
       (i32.add (i32.add (local.get 0) (i32.const 7))
                (block (result i32) (local.set 0 (i32.const 100)) (i32.const 0))))
+    (func (export "ld_wrap") (param i64) (result i32) (i32.load8_u (i32.wrap_i64 (local.get 0))))
+    (func (export "ld_sum") (param i32 i32) (result i32)
+      (i32.load8_u (i32.add (local.get 0) (local.get 1))))
     (func (export "sum_bytes") (param i32) (result i32) (local i32)
       (block $done (loop $next
         (br_if $done (i32.eqz (local.get 0)))
@@ -361,6 +364,11 @@ TEST_P(jit_memory, local_plus_constant_addresses) {
   EXPECT_EQ(t.same("ld_const", {}).values.at(0).i32, 0u);
   EXPECT_EQ(trap_of(t.same("ld_const_oob", {})), TrapKind::memory_out_of_bounds);
   EXPECT_EQ(trap_of(t.same("ld_const_offset", {})), TrapKind::memory_out_of_bounds);
+  // An i32 address made from a 64-bit value or by a wrapping register add: only its low 32
+  // bits count (x64 uses such registers as 64-bit indexes).
+  EXPECT_EQ(t.same("ld_wrap", {i64(0xFFFFFFFF00000003)}).values.at(0).i32, 4u);
+  EXPECT_EQ(t.same("ld_sum", {i32(0xFFFFFFFF), i32(4)}).values.at(0).i32, 4u);
+  EXPECT_EQ(trap_of(t.same("ld_sum", {i32(0xFFFFFFFF), i32(0)})), TrapKind::memory_out_of_bounds);
   // The sum is taken before the block overwrites the local.
   EXPECT_EQ(t.same("old_value", {i32(5)}).values.at(0).i32, 12u);
   // 1 + 2 + ... + 8, with st_add having replaced byte 4 (5) by 9.
