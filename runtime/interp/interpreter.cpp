@@ -437,6 +437,10 @@ enum XOp : uint16_t {
   x_mem_copy2,
   x_mem_copy4,
   x_mem_copy8,
+  x_mem_copy1x2,  ///< x_mem_copy1 of 2, 3 or 4 consecutive bytes, one after the other
+  x_mem_copy1x3,
+  x_mem_copy1x4,
+  x_f64_madd_rmw,    ///< m[u32(fp[d]) + x] += fp[a] * m[u32(fp[b] + imm) + (imm >> 32)] (f64)
   x_const,           ///< fp[d] = imm
   x_move,            ///< fp[d .. d+b) = fp[a .. a+b), d < a
   x_ret1,            ///< return the one slot fp[a]
@@ -503,6 +507,10 @@ const char* handler_name(uint16_t op) {
                                        "x_mem_copy2",
                                        "x_mem_copy4",
                                        "x_mem_copy8",
+                                       "x_mem_copy1x2",
+                                       "x_mem_copy1x3",
+                                       "x_mem_copy1x4",
+                                       "x_f64_madd_rmw",
                                        "x_const",
                                        "x_move",
                                        "x_ret1",
@@ -1094,6 +1102,7 @@ class Translator {
   bool fuse_add3(Op op, size_t n);
   bool fuse_mul(Op op, size_t n);
   bool fuse_result_store(const ir::Instr& in, size_t n);
+  bool fuse_madd_rmw(const ir::Instr& in, size_t n);
   bool fuse_store(const ir::Instr& in, size_t n);
   void translate_one(const ir::Instr& in);
 
@@ -1206,6 +1215,66 @@ bool Translator::fuse_store(const ir::Instr& in, size_t n) {
   li.imm = uint64_t{dst_k} | (uint64_t{src_off} << 32);
   li.h = h_[fused];
   ops_.back() = fused;
+  fusable_ = false;
+  vs_.resize(n - 2);
+  // A byte copy continuing the previous one (same slots and offsets, both constants one further
+  // along), as an unrolled byte loop makes: one instruction for up to 4 bytes.
+  const size_t at = out_->code.size() - 1;
+  if (fused == x_mem_copy1 && at > barrier_) {
+    const uint16_t prev_op = ops_[at - 1];
+    const uint32_t count = prev_op == x_mem_copy1     ? 1
+                           : prev_op == x_mem_copy1x2 ? 2
+                           : prev_op == x_mem_copy1x3 ? 3
+                                                      : 0;
+    const Ins& prev = out_->code[at - 1];
+    const Ins& cur = out_->code[at];
+    if (count != 0 && prev.d == cur.d && prev.a == cur.a && prev.x == cur.x &&
+        (prev.imm >> 32) == (cur.imm >> 32) &&
+        static_cast<uint32_t>(prev.b) + count == static_cast<uint32_t>(cur.b) &&
+        static_cast<uint32_t>(prev.imm) + count == static_cast<uint32_t>(cur.imm)) {
+      const uint16_t merged = count == 1   ? x_mem_copy1x2
+                              : count == 2 ? x_mem_copy1x3
+                                           : x_mem_copy1x4;
+      out_->code.pop_back();
+      ops_.pop_back();
+      out_->code.back().h = h_[merged];
+      ops_.back() = merged;
+    }
+  }
+  return true;
+}
+
+// `m[p] = m[p] + y * m[q]` (f64): a plain load, a load-operand multiply, and an add stored back
+// where the first load read, as one instruction. Only when the multiply does not read what the
+// load wrote, and the two temporaries die here (they are above the stack once the store pops).
+bool Translator::fuse_madd_rmw(const ir::Instr& in, size_t n) {
+  const VEntry& v = vs_[n - 1];
+  const VEntry& addr = vs_[n - 2];
+  const size_t size = out_->code.size();
+  if (in.op != Op::f64_store || !fusable_ || size < 3 || size - 3 < barrier_ ||
+      v.kind != VKind::temp || out_->code.back().d != v.slot ||
+      (addr.kind != VKind::local && addr.kind != VKind::temp) ||
+      ops_[size - 1] != static_cast<uint16_t>(Op::f64_add) || ops_[size - 2] != x_f64_mul_ld ||
+      ops_[size - 3] != static_cast<uint16_t>(Op::f64_load))
+    return false;
+  const Ins& ld = out_->code[size - 3];
+  const Ins& mul = out_->code[size - 2];
+  const Ins& add = out_->code[size - 1];
+  const int32_t dead = home(n - 2);
+  if (add.a != ld.d || add.b != mul.d || ld.d < dead || mul.d < dead || ld.d == mul.d ||
+      mul.a == ld.d || mul.b == ld.d || ld.a == ld.d || ld.a == mul.d || ld.a != addr.slot ||
+      ld.x != in.a)
+    return false;
+  const Ins fused{h_[x_f64_madd_rmw],
+                  ld.a,
+                  mul.a,
+                  mul.b,
+                  ld.x,
+                  static_cast<uint32_t>(mul.imm) | (uint64_t{mul.x} << 32)};
+  out_->code.resize(size - 2);
+  ops_.resize(size - 2);
+  out_->code.back() = fused;
+  ops_.back() = x_f64_madd_rmw;
   fusable_ = false;
   vs_.resize(n - 2);
   return true;
@@ -1711,7 +1780,7 @@ void Translator::translate_one(const ir::Instr& in) {
       return;
     }
     case Form::store: {
-      if (fuse_store(in, n) || fuse_result_store(in, n))
+      if (fuse_store(in, n) || fuse_madd_rmw(in, n) || fuse_result_store(in, n))
         return;
       const VEntry& val = vs_[n - 1];
       // A constant value that sign-extends from 32 bits (every narrow store's does).
@@ -1871,9 +1940,10 @@ template <bool Metering>
       &&L_global_get_v128, &&L_global_set_v128,
       // XOp
       &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_mem_copy1, &&L_x_mem_copy2, &&L_x_mem_copy4,
-      &&L_x_mem_copy8, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_call_local, &&L_x_jmp_poll,
-      &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll,
-      &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
+      &&L_x_mem_copy8, &&L_x_mem_copy1x2, &&L_x_mem_copy1x3, &&L_x_mem_copy1x4, &&L_x_f64_madd_rmw,
+      &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_call_local, &&L_x_jmp_poll, &&L_x_add32_jmp_poll,
+      &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll,
+      &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -2120,6 +2190,53 @@ L_x_mem_copy4:
 L_x_mem_copy8:
   TG_MEM_COPY(8)
 #undef TG_MEM_COPY
+  // Fast when no address wraps around 4 GiB and every byte is in bounds; otherwise each byte as
+  // its own x_mem_copy1 would do it (source checked, then destination, then copied).
+#define TG_MEM_COPY_BYTES(n)                                                                 \
+  {                                                                                          \
+    const uint32_t s0 = u32(fp[ip->d] + static_cast<uint32_t>(ip->b));                       \
+    const uint32_t d0 = u32(A + static_cast<uint32_t>(ip->imm));                             \
+    const uint64_t src = uint64_t{s0} + (ip->imm >> 32), dst = uint64_t{d0} + ip->x;         \
+    if (s0 <= UINT32_MAX - ((n)-1) && d0 <= UINT32_MAX - ((n)-1) && src + (n) <= mem_size && \
+        dst + (n) <= mem_size) {                                                             \
+      for (uint32_t k = 0; k < (n); ++k)                                                     \
+        mem[dst + k] = mem[src + k];                                                         \
+    } else {                                                                                 \
+      for (uint32_t k = 0; k < (n); ++k) {                                                   \
+        const uint64_t s = uint64_t{u32(s0 + k)} + (ip->imm >> 32);                          \
+        if (s + 1 > mem_size)                                                                \
+          TG_TRAP(memory_out_of_bounds);                                                     \
+        const uint64_t d = uint64_t{u32(d0 + k)} + ip->x;                                    \
+        if (d + 1 > mem_size)                                                                \
+          TG_TRAP(memory_out_of_bounds);                                                     \
+        mem[d] = mem[s];                                                                     \
+      }                                                                                      \
+    }                                                                                        \
+    TG_NEXT();                                                                               \
+  }
+L_x_mem_copy1x2:
+  TG_MEM_COPY_BYTES(2)
+L_x_mem_copy1x3:
+  TG_MEM_COPY_BYTES(3)
+L_x_mem_copy1x4:
+  TG_MEM_COPY_BYTES(4)
+#undef TG_MEM_COPY_BYTES
+L_x_f64_madd_rmw : {
+  const uint64_t ea = uint64_t{u32(D)} + ip->x;
+  if (ea + sizeof(double) > mem_size)
+    TG_TRAP(memory_out_of_bounds);
+  uint64_t c;
+  std::memcpy(&c, mem + ea, sizeof c);
+  const uint64_t eb = uint64_t{u32(B + static_cast<uint32_t>(ip->imm))} + (ip->imm >> 32);
+  if (eb + sizeof(double) > mem_size)
+    TG_TRAP(memory_out_of_bounds);
+  uint64_t m;
+  std::memcpy(&m, mem + eb, sizeof m);
+  const double p = f64(A) * f64(m);
+  const uint64_t r = bits(f64(c) + p);
+  std::memcpy(mem + ea, &r, sizeof r);
+  TG_NEXT();
+}
 L_x_copy2:
   fp[ip->d] = fp[ip->a];
   fp[ip->b] = fp[static_cast<int32_t>(ip->x)];
