@@ -440,6 +440,10 @@ enum XOp : uint16_t {
   x_mem_copy1x2,  ///< x_mem_copy1 of 2, 3 or 4 consecutive bytes, one after the other
   x_mem_copy1x3,
   x_mem_copy1x4,
+  x_i32_xrot2,       ///< fp[d] = rotl(v, k0) ^ rotl(v, k1), v = fp[a], k the bytes of imm
+  x_i32_xrot3,       ///< ... ^ rotl(v, k2)
+  x_i32_xrot1_shr,   ///< rotl(v, k0) ^ (v >> k1)
+  x_i32_xrot2_shr,   ///< rotl(v, k0) ^ rotl(v, k1) ^ (v >> k2)
   x_f64_madd_rmw,    ///< m[u32(fp[d]) + x] += fp[a] * m[u32(fp[b] + imm) + (imm >> 32)] (f64)
   x_const,           ///< fp[d] = imm
   x_move,            ///< fp[d .. d+b) = fp[a .. a+b), d < a
@@ -510,6 +514,10 @@ const char* handler_name(uint16_t op) {
                                        "x_mem_copy1x2",
                                        "x_mem_copy1x3",
                                        "x_mem_copy1x4",
+                                       "x_i32_xrot2",
+                                       "x_i32_xrot3",
+                                       "x_i32_xrot1_shr",
+                                       "x_i32_xrot2_shr",
                                        "x_f64_madd_rmw",
                                        "x_const",
                                        "x_move",
@@ -1101,6 +1109,7 @@ class Translator {
   bool fuse_shift(Op op, size_t n);
   bool fuse_add3(Op op, size_t n);
   bool fuse_mul(Op op, size_t n);
+  void fuse_rotations(bool other_is_temp);
   bool fuse_result_store(const ir::Instr& in, size_t n);
   bool fuse_madd_rmw(const ir::Instr& in, size_t n);
   bool fuse_store(const ir::Instr& in, size_t n);
@@ -1448,6 +1457,7 @@ bool Translator::fuse_shift(Op op, size_t n) {
   const VEntry& o = vs_[other];
   if (o.kind != VKind::local && o.kind != VKind::temp)
     return false;
+  const bool other_is_temp = o.kind == VKind::temp;
   si.b = si.a;
   si.a = o.slot;
   si.d = home(n - 2);
@@ -1456,7 +1466,40 @@ bool Translator::fuse_shift(Op op, size_t n) {
   vs_.resize(n - 2);
   push_temp();
   fusable_ = true;
+  fuse_rotations(other_is_temp);
   return true;
+}
+
+// The xor of rotations (and a shift) of one value, as SHA-2's sigma functions compute it: a
+// rotation, or such an xor, whose result only the xor just emitted reads, merges into it. The
+// counts go to imm a byte each; a is the value.
+void Translator::fuse_rotations(bool other_is_temp) {
+  const size_t at = out_->code.size() - 1;
+  const uint16_t op = ops_[at];
+  if (!other_is_temp || at <= barrier_ || (op != x_i32_xor__i32_rotl && op != x_i32_xor__i32_shr_u))
+    return;
+  const Ins& prev = out_->code[at - 1];
+  const Ins& cur = out_->code[at];
+  const uint16_t prev_op = ops_[at - 1];
+  if (prev.d != cur.a || prev.d == cur.b || prev.a != cur.b)
+    return;
+  const uint64_t k = cur.imm & 31;
+  uint16_t merged = 0;
+  uint64_t imm = 0;
+  if (prev_op == imm_variant(Op::i32_rotl)) {
+    imm = (prev.imm & 31) | (k << 8);
+    merged = op == x_i32_xor__i32_rotl ? x_i32_xrot2 : x_i32_xrot1_shr;
+  } else if (prev_op == x_i32_xrot2) {
+    imm = prev.imm | (k << 16);
+    merged = op == x_i32_xor__i32_rotl ? x_i32_xrot3 : x_i32_xrot2_shr;
+  } else {
+    return;
+  }
+  const Ins fused{h_[merged], cur.d, cur.b, 0, 0, imm};
+  out_->code.pop_back();
+  ops_.pop_back();
+  out_->code.back() = fused;
+  ops_.back() = merged;
 }
 
 void Translator::set_local(uint32_t slot, bool tee) {
@@ -1940,8 +1983,9 @@ template <bool Metering>
       &&L_global_get_v128, &&L_global_set_v128,
       // XOp
       &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_mem_copy1, &&L_x_mem_copy2, &&L_x_mem_copy4,
-      &&L_x_mem_copy8, &&L_x_mem_copy1x2, &&L_x_mem_copy1x3, &&L_x_mem_copy1x4, &&L_x_f64_madd_rmw,
-      &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_call_local, &&L_x_jmp_poll, &&L_x_add32_jmp_poll,
+      &&L_x_mem_copy8, &&L_x_mem_copy1x2, &&L_x_mem_copy1x3, &&L_x_mem_copy1x4, &&L_x_i32_xrot2,
+      &&L_x_i32_xrot3, &&L_x_i32_xrot1_shr, &&L_x_i32_xrot2_shr, &&L_x_f64_madd_rmw, &&L_x_const,
+      &&L_x_move, &&L_x_ret1, &&L_x_call_local, &&L_x_jmp_poll, &&L_x_add32_jmp_poll,
       &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll,
       &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
@@ -2713,6 +2757,22 @@ L_ref_func : {
   }
   TG_DIV_BINOPS(X)
 #undef X
+#define TG_ROT(i) std::rotl(u32(A), static_cast<int>((ip->imm >> (8 * (i))) & 31))
+#define TG_SHR(i) (u32(A) >> ((ip->imm >> (8 * (i))) & 31))
+L_x_i32_xrot2:
+  D = TG_ROT(0) ^ TG_ROT(1);
+  TG_NEXT();
+L_x_i32_xrot3:
+  D = TG_ROT(0) ^ TG_ROT(1) ^ TG_ROT(2);
+  TG_NEXT();
+L_x_i32_xrot1_shr:
+  D = TG_ROT(0) ^ TG_SHR(1);
+  TG_NEXT();
+L_x_i32_xrot2_shr:
+  D = TG_ROT(0) ^ TG_ROT(1) ^ TG_SHR(2);
+  TG_NEXT();
+#undef TG_ROT
+#undef TG_SHR
 L_x_i32_add3:
   D = u32(A + B + fp[static_cast<int32_t>(ip->x)]);
   TG_NEXT();
