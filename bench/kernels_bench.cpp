@@ -3,8 +3,10 @@
 //
 // Every measurement of a kernel is taken in one round, interleaved (native, interp, interp+fuel,
 // jit, jit+fuel, V8, Liftoff, native, ...), and the minimum of each is kept: the machines are
-// shared and noisy, so only ratios measured side by side mean anything. V8 runs in a child node
-// process that times the kernel itself (bench/node_check.js --time), after one untimed run.
+// shared and noisy, so only ratios measured side by side mean anything. By default times are CPU
+// time (this thread's; for node the whole process's), which leaves out the time the machine gave
+// to other processes; --clock wall measures wall time. V8 runs in a child node process that
+// times the kernel itself (bench/node_check.js --time), after one untimed run.
 //
 // "jit" is the module compiled with every fuel charge costing 0, which is the code a compile
 // without metering emits (a `fuel` of 0 emits nothing; `fuel_poll` only polls the interruption
@@ -163,12 +165,28 @@ double elapsed_ms(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+/// CPU time of this thread: on a shared machine it leaves out the time other processes had the
+/// core, which wall time counts.
+double thread_cpu_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+}
+
+/// Times the kernel runs with the clock `--clock` chose (all of them run on this thread).
+bool g_cpu_clock = true;
+struct KernelTimer {
+  std::chrono::steady_clock::time_point wall = std::chrono::steady_clock::now();
+  double cpu = thread_cpu_ms();
+  double ms() const { return g_cpu_clock ? thread_cpu_ms() - cpu : elapsed_ms(wall); }
+};
+
 Sample run_native(const Kernel& kernel, uint32_t n) {
-  auto start = std::chrono::steady_clock::now();
+  const KernelTimer timer;
   // The kernels live in other translation units and are called through a pointer, so the
   // compiler cannot hoist or drop the call.
   uint64_t checksum = kernel.native(n);
-  return {elapsed_ms(start), checksum, 0};
+  return {timer.ms(), checksum, 0};
 }
 
 enum class Tier : uint8_t { interp, jit };
@@ -178,11 +196,11 @@ std::optional<Sample> run_wasm(Loaded& loaded, uint32_t n, Tier tier, bool meter
   runtime::CallOptions options;
   if (metered)
     options.fuel = kHugeFuel;
-  auto start = std::chrono::steady_clock::now();
+  const KernelTimer timer;
   runtime::CallResult result =
       tier == Tier::jit ? jit::invoke(*loaded.code, *loaded.store, *loaded.run, args, options)
                         : runtime::call(*loaded.store, *loaded.run, args, options);
-  double ms = elapsed_ms(start);
+  double ms = timer.ms();
   if (!result.ok()) {
     std::fprintf(stderr, "bench_kernels: trap: %s\n", result.trap->message().c_str());
     return std::nullopt;
@@ -206,12 +224,12 @@ std::optional<Sample> run_node(const Options& options,
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr)
     return std::nullopt;
-  double ms = 0;
+  double wall_ms = 0, cpu_ms = 0;
   unsigned long long checksum = 0;
-  const int got = std::fscanf(pipe, "%lf %llu", &ms, &checksum);
-  if (pclose(pipe) != 0 || got != 2)
+  const int got = std::fscanf(pipe, "%lf %llu %lf", &wall_ms, &checksum, &cpu_ms);
+  if (pclose(pipe) != 0 || got != 3)
     return std::nullopt;
-  return Sample{ms, checksum, 0};
+  return Sample{g_cpu_clock ? cpu_ms : wall_ms, checksum, 0};
 }
 
 constexpr const char* kV8Flags = "";
@@ -383,14 +401,6 @@ void print_geomean(const std::vector<Row>& rows) {
               col(geo(&Row::jit_ms, &Row::liftoff_ms)).c_str());
 }
 
-/// CPU time of this thread: on a shared machine it leaves out the time other processes had the
-/// core, which wall time counts.
-double thread_cpu_ms() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
-}
-
 /// MB/s of wasm through jit::compile_module (and through decode + compile) for one module, in
 /// wall time and in CPU time.
 bool measure_compile(const std::string& path, const Options& options) {
@@ -447,8 +457,8 @@ int run(const Options& options) {
     print_geomean(rows);
   std::printf(
       "all checksums agree (native, interpreter and jit with and without fuel%s); jit fuel used "
-      "equals the interpreter's; min of %u runs; jit bounds: %s\n",
-      options.node ? ", node" : "", options.repeat,
+      "equals the interpreter's; min of %u runs; %s time; jit bounds: %s\n",
+      options.node ? ", node" : "", options.repeat, g_cpu_clock ? "CPU" : "wall",
       options.bounds == jit::BoundsMode::guard_region ? "guard region" : "explicit checks");
   std::vector<std::string> compile = options.compile_modules;
   if (compile.empty()) {
@@ -492,6 +502,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bool no_node = false;
   app.add_flag("--no-node", no_node, "skip the V8 and Liftoff columns");
+  std::string clock = "cpu";
+  app.add_option("--clock", clock,
+                 "what kernel times measure: cpu (this thread's CPU time; node's process CPU "
+                 "time) or wall")
+      ->check(CLI::IsMember({"cpu", "wall"}))
+      ->capture_default_str();
   app.add_option("--node", options.node_exe, "node executable")->capture_default_str();
   app.add_option("--compile-module", options.compile_modules,
                  "measure JIT compile throughput on this module (repeatable; default: the "
@@ -500,6 +516,7 @@ int main(int argc, char** argv) {
   options.bounds = bounds == "guard" ? tollgate::jit::BoundsMode::guard_region
                                      : tollgate::jit::BoundsMode::explicit_checks;
   options.node = !no_node && !options.node_exe.empty();
+  tollgate::bench::g_cpu_clock = clock == "cpu";
   if (options.compile_modules.empty() && std::string(TG_BENCH_TTF).size() != 0)
     options.compile_modules.push_back(TG_BENCH_TTF);
   return tollgate::bench::run(options);

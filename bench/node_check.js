@@ -7,8 +7,8 @@
 //
 // Timing mode, used by bench_kernels: node [V8 flags] bench/node_check.js BUILD/bench --time NAME N
 // runs run(N) once untimed (so V8 has compiled and, unless told not to, tiered up what it runs),
-// then once timed, and prints `<ms> <checksum>`. The timer is inside node, so process start-up
-// and compilation are not counted.
+// then once timed, and prints `<wall ms> <checksum> <CPU ms>` (CPU: the whole process, user and
+// system). The timers are inside node, so process start-up and compilation are not counted.
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
@@ -33,9 +33,11 @@ if (timeAt !== -1) {
   const n = Number(process.argv[timeAt + 2]);
   exports.run(n);
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   const checksum = BigInt.asUintN(64, exports.run(n));
+  const cpu = process.cpuUsage(cpuStart);
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  console.log(`${ms} ${checksum}`);
+  console.log(`${ms} ${checksum} ${(cpu.user + cpu.system) / 1e3}`);
   process.exit(0);
 }
 
