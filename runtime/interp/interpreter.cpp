@@ -448,6 +448,7 @@ enum XOp : uint16_t {
   x_const,           ///< fp[d] = imm
   x_move,            ///< fp[d .. d+b) = fp[a .. a+b), d < a
   x_ret1,            ///< return the one slot fp[a]
+  x_add2_i32,        ///< fp[d] = i32 fp[a] + imm low half, then fp[b] = i32 fp[x] + imm high half
   x_call_local,      ///< call a function of the same module: imm is its TierCache for this mode
   x_jmp_poll,        ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
   x_add32_jmp_poll,  ///< fp[b] = i32 fp[a] + imm, then x_jmp_poll
@@ -522,6 +523,7 @@ const char* handler_name(uint16_t op) {
                                        "x_const",
                                        "x_move",
                                        "x_ret1",
+                                       "x_add2_i32",
                                        "x_call_local",
                                        "x_jmp_poll",
                                        "x_add32_jmp_poll",
@@ -1088,8 +1090,42 @@ class Translator {
         ops_[at] = ab;
       }
     }
+    pair_increments(at);
     fixups_.push_back({static_cast<uint32_t>(at), target, false, skip});
     note_target(target, height);
+  }
+  // The i32 adds of a constant right before branch `at` (the last instruction), in its block, go
+  // two to an instruction, in their order; the branch moves down with them.
+  void pair_increments(size_t& at) {
+    const uint16_t inc = imm_variant(Op::i32_add);
+    size_t first = at;
+    while (first > barrier_ && ops_[first - 1] == inc)
+      --first;
+    if (at - first < 2)
+      return;
+    size_t to = first;
+    for (size_t i = first; i < at; i += 2) {
+      if (i + 1 == at) {
+        out_->code[to] = out_->code[i];
+        ops_[to] = ops_[i];
+      } else {
+        const Ins& p = out_->code[i];
+        const Ins& q = out_->code[i + 1];
+        out_->code[to] = Ins{h_[x_add2_i32],
+                             p.d,
+                             p.a,
+                             q.d,
+                             static_cast<uint32_t>(q.a),
+                             (p.imm & 0xFFFFFFFFu) | (q.imm << 32)};
+        ops_[to] = x_add2_i32;
+      }
+      ++to;
+    }
+    out_->code[to] = out_->code[at];
+    ops_[to] = ops_[at];
+    out_->code.resize(to + 1);
+    ops_.resize(to + 1);
+    at = to;
   }
   void note_target(uint32_t target, size_t height) {
     if (target < pending_.size() && pending_[target] < 0)
@@ -1985,9 +2021,9 @@ template <bool Metering>
       &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_mem_copy1, &&L_x_mem_copy2, &&L_x_mem_copy4,
       &&L_x_mem_copy8, &&L_x_mem_copy1x2, &&L_x_mem_copy1x3, &&L_x_mem_copy1x4, &&L_x_i32_xrot2,
       &&L_x_i32_xrot3, &&L_x_i32_xrot1_shr, &&L_x_i32_xrot2_shr, &&L_x_f64_madd_rmw, &&L_x_const,
-      &&L_x_move, &&L_x_ret1, &&L_x_call_local, &&L_x_jmp_poll, &&L_x_add32_jmp_poll,
-      &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll,
-      &&L_x_inc_br_unless_poll,
+      &&L_x_move, &&L_x_ret1, &&L_x_add2_i32, &&L_x_call_local, &&L_x_jmp_poll,
+      &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll,
+      &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -2773,6 +2809,10 @@ L_x_i32_xrot2_shr:
   TG_NEXT();
 #undef TG_ROT
 #undef TG_SHR
+L_x_add2_i32:
+  D = u32(A + static_cast<uint32_t>(ip->imm));
+  fp[ip->b] = u32(fp[static_cast<int32_t>(ip->x)] + static_cast<uint32_t>(ip->imm >> 32));
+  TG_NEXT();
 L_x_i32_add3:
   D = u32(A + B + fp[static_cast<int32_t>(ip->x)]);
   TG_NEXT();
