@@ -35,8 +35,9 @@ class ErrorRecorder : public asmjit::ErrorHandler {
 };
 
 // uint32_t trampoline(ExecContext* ctx, uint64_t* fp, const void* entry): saves the callee-saved
-// registers and the previous trap-exit stack pointer, pins ctx/fp/memory base/fuel (rbp, stored
-// back to ctx->fuel on return and on a trap), calls `entry`.
+// registers, the previous trap-exit stack pointer and the native stack limit, pins ctx/fp/memory
+// base/fuel (rbp, stored back to ctx->fuel on return and on a trap), lowers the stack limit to
+// enforce the call depth (masm_x64.hpp), calls `entry`.
 // A trap anywhere below jumps to `trap_exit`, which restores the stack pointer saved here, so no
 // generated frame is ever unwound by anything but this code.
 void emit_trampoline(ax::Assembler& as,
@@ -52,15 +53,30 @@ void emit_trampoline(ax::Assembler& as,
   as.push(ax::r14);
   as.push(ax::r15);
   as.push(ax::qword_ptr(ax::rdi, ctx_offset::kSavedSp));  // nested activations restore it
+  as.push(ax::qword_ptr(ax::rdi, ctx_offset::kNativeStackLimit));
+  as.mov(ax::eax, ax::dword_ptr(ax::rdi, ctx_offset::kDepthLeft));
+  as.push(ax::rax);  // the depth at entry, at [saved_sp]; nine pushes keep rsp 16-byte aligned
   as.mov(ax::qword_ptr(ax::rdi, ctx_offset::kSavedSp), ax::rsp);
   as.mov(ax::r15, ax::rdi);
   as.mov(ax::r14, ax::rsi);
   as.mov(ax::r13, ax::qword_ptr(ax::r15, ctx_offset::kMemBase));
   as.mov(ax::rbp, ax::qword_ptr(ax::r15, ctx_offset::kFuel));
+  // Frame k (k = 1 for `entry`) has rsp = T - 16k after its prologue's sub: allow k <= depth.
+  const asmjit::Label native_binds = as.newLabel();
+  as.shl(ax::rax, 4);
+  as.mov(ax::rcx, ax::rsp);
+  as.sub(ax::rcx, ax::rax);
+  as.jb(native_binds);
+  as.cmp(ax::rcx, ax::qword_ptr(ax::r15, ctx_offset::kNativeStackLimit));
+  as.jbe(native_binds);
+  as.mov(ax::qword_ptr(ax::r15, ctx_offset::kNativeStackLimit), ax::rcx);
+  as.bind(native_binds);
   as.call(ax::rdx);
   as.mov(ax::qword_ptr(ax::r15, ctx_offset::kFuel), ax::rbp);
   as.xor_(ax::eax, ax::eax);
   as.bind(leave);
+  as.add(ax::rsp, 8);
+  as.pop(ax::qword_ptr(ax::r15, ctx_offset::kNativeStackLimit));
   as.pop(ax::qword_ptr(ax::r15, ctx_offset::kSavedSp));
   as.pop(ax::r15);
   as.pop(ax::r14);

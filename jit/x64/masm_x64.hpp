@@ -12,6 +12,13 @@
 // Everything else is allocatable. Inside a function body rsp is 16-byte aligned, so helpers are
 // called directly.
 //
+// Call depth costs no counter: every wasm frame takes exactly 16 bytes of native stack (return
+// address + alignment), so the trampoline lowers ctx->native_stack_limit (restored on exit) to
+// max(limit, T - 16 * depth_left), T being rsp at its call, and the prologue's single stack
+// compare traps at the same frame the interpreter's depth count would. The depth at entry is
+// kept at [ctx->saved_sp] (== T) and call_helper writes ctx->depth_left = that - (T - rsp) / 16
+// before any helper, for nested activations and calls into other tiers.
+//
 // Fuel lives in rbp while generated code runs, so a charge is one register subtract and branch
 // (in memory it was a read-modify-write, a store-to-load chain from block to block). ctx->fuel is
 // the truth everywhere else: the trampoline loads rbp from it and stores it back on return and on
@@ -102,10 +109,10 @@ class Masm {
   // ---- frames and calls ----
   void prologue(uint32_t param_slots, uint32_t local_slots, uint32_t frame_slots) {
     const Label exhausted = trap_label(runtime::TrapKind::call_stack_exhausted);
+    // One compare checks both the native stack and the call depth: the trampoline lowered the
+    // limit to where frame depth_left + 1 would start (see the file comment).
     as_.sub(ax::rsp, 8);
     as_.cmp(ax::rsp, ctx_mem(ctx_offset::kNativeStackLimit, 8));
-    as_.jb(lab(exhausted));
-    as_.sub(ctx_mem(ctx_offset::kDepthLeft, 4), 1);
     as_.jb(lab(exhausted));
     as_.lea(ax::rax, ax::ptr(ax::r14, static_cast<int32_t>(8 * frame_slots)));
     as_.cmp(ax::rax, ctx_mem(ctx_offset::kValueStackEnd, 8));
@@ -129,7 +136,6 @@ class Masm {
     as_.jnz(loop);
   }
   void epilogue() {
-    as_.add(ctx_mem(ctx_offset::kDepthLeft, 4), 1);
     as_.add(ax::rsp, 8);
     as_.ret();
   }
@@ -148,6 +154,14 @@ class Masm {
       as_.sub(ax::r14, fp_delta);
   }
   void call_helper(const void* fn, std::span<const HelperArg> args) {
+    // ctx->depth_left = depth at entry (kept at [saved_sp]) - frames below: (saved_sp - rsp) / 16.
+    as_.mov(ax::rax, ctx_mem(ctx_offset::kSavedSp, 8));
+    as_.mov(ax::rcx, ax::rax);
+    as_.sub(ax::rcx, ax::rsp);
+    as_.shr(ax::rcx, 4);
+    as_.mov(ax::eax, ax::dword_ptr(ax::rax));
+    as_.sub(ax::eax, ax::ecx);
+    as_.mov(ctx_mem(ctx_offset::kDepthLeft, 4), ax::eax);
     static constexpr uint8_t kArgRegs[] = {7, 6, 2, 1, 8, 9};  // rdi rsi rdx rcx r8 r9
     for (size_t i = 0; i < args.size() && i < 6; ++i) {
       const ax::Gp r = ax::gpq(kArgRegs[i]);

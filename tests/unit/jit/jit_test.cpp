@@ -238,6 +238,46 @@ TEST(jit, control_flow_and_fuel) {
   EXPECT_EQ(spin.trap->kind, TrapKind::out_of_fuel);
 }
 
+// The call depth limit holds at exactly max_call_depth frames, the exported function being the
+// first (x64 enforces it with the native stack pointer, not a counter), with the same fuel left
+// as the interpreter, also in calls from a frame deep in the recursion to a helper.
+TEST(jit, call_depth_limit_is_exact) {
+  BothTiers t(R"((module
+    (memory 1)
+    (func $down (export "down") (param i32) (result i32)
+      (if (result i32) (i32.eqz (local.get 0))
+        (then (i32.const 7))
+        (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1)))))))
+    (func $grow_deep (export "grow_deep") (param i32) (result i32)
+      (if (result i32) (i32.eqz (local.get 0))
+        (then (memory.grow (i32.const 1)))
+        (else (call $grow_deep (i32.sub (local.get 0) (i32.const 1))))))
+  ))");
+  ASSERT_TRUE(t.jit);
+  for (const uint32_t depth : {1u, 2u, 50u, 1000u}) {
+    CallOptions o;
+    o.max_call_depth = depth;
+    o.fuel = 1'000'000;
+    for (const uint32_t n : {depth - 1, depth}) {
+      const std::vector<Value> args{i32(n)};
+      const CallResult want = t.run_interp("down", args, o);
+      const CallResult got = t.run_jit("down", args, o);
+      // down(n) makes n + 1 frames.
+      if (n + 1 <= depth) {
+        ASSERT_FALSE(got.trap) << depth << " " << n;
+        EXPECT_EQ(got.values.at(0).i32, n + 7);
+      } else {
+        ASSERT_TRUE(got.trap) << depth << " " << n;
+        EXPECT_EQ(got.trap->kind, TrapKind::call_stack_exhausted);
+      }
+      EXPECT_EQ(want.trap.has_value(), got.trap.has_value()) << depth << " " << n;
+      EXPECT_EQ(want.fuel_left, got.fuel_left) << depth << " " << n;
+    }
+    const CallResult grown = t.run_jit("grow_deep", {i32(depth - 1)}, o);
+    ASSERT_FALSE(grown.trap) << depth;
+  }
+}
+
 TEST(jit, interrupt_flag_stops_a_loop) {
   BothTiers t(R"((module (func (export "spin") (loop $l (br $l)))))");
   ASSERT_TRUE(t.code);
