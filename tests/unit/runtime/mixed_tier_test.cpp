@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "jit/jit.hpp"
 #include "runtime/executor.hpp"
@@ -141,6 +143,55 @@ TEST_F(MixedTierTest, InterruptionStopsBothTiersAlike) {
   o.fuel = 1000;
   EXPECT_EQ(mixed.run("spin", 1000, o), interp.run("spin", 1000, o));
   EXPECT_EQ(interp.run("spin", 1000, o).rfind("trap interrupted", 0), 0u);
+}
+
+// Modules are shared across threads: whichever thread instantiates first compiles, the others
+// wait for nothing and every instance in every store runs the one installed code.
+TEST_F(MixedTierTest, AModuleCompilesOnceForEveryThread) {
+  auto module = load_wat(R"((module
+    (func (export "sum") (param i32) (result i32) (local i32)
+      (loop $l
+        (local.set 1 (i32.add (local.get 1) (local.get 0)))
+        (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+      (local.get 1))))");
+  ASSERT_TRUE(module);
+  constexpr int kThreads = 4;
+  std::vector<uint32_t> sums(kThreads, 0);
+  std::vector<int> compiled(kThreads, 0);  // not vector<bool>: threads write neighbours
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        Store store;
+        store.set_engine(&jit::engine());
+        auto inst = instantiate(store, module, {});
+        if (!inst.ok())
+          return;
+        Function* f = (*inst)->exported_function("sum");
+        compiled[t] = jit::engine().runs(*f) ? 1 : 0;
+        Value v = Value::make_i32(100);
+        CallResult r = call(store, *f, {&v, 1});
+        sums[t] = r.ok() ? r.values[0].i32 : 0;
+      }
+    });
+  }
+  for (std::thread& t : threads)
+    t.join();
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_TRUE(compiled[t]) << "thread " << t;
+    EXPECT_EQ(sums[t], 5050u) << "thread " << t;
+  }
+  const auto code = jit::prepared_code(*module);
+  ASSERT_NE(code, nullptr);
+  EXPECT_EQ(&code->module(), module.get());
+  // The same module on the interpreter is untouched by the JIT's code.
+  Store plain;
+  auto inst = instantiate(plain, module, {});
+  ASSERT_TRUE(inst.ok());
+  Value v = Value::make_i32(10);
+  CallResult r = call(plain, *(*inst)->exported_function("sum"), {&v, 1});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.values[0].i32, 55u);
 }
 
 }  // namespace
