@@ -404,7 +404,11 @@ struct Compiled {
   X(i32_shr_s, s32, TG_I32(a >> (b & 31))) \
   X(i64_sub, TG_U64, a - b)                \
   X(i64_shl, TG_U64, a << (b & 63))        \
-  X(i64_shr_u, TG_U64, a >> (b & 63))
+  X(i64_shr_u, TG_U64, a >> (b & 63))      \
+  X(f32_sub, f32, bits(a - b))             \
+  X(f32_div, f32, bits(a / b))             \
+  X(f64_sub, f64, bits(a - b))             \
+  X(f64_div, f64, bits(a / b))
 
 // Divisions by a constant that can neither be 0 nor (signed) -1, so they cannot trap.
 #define TG_DIV_BINOPS(X)           \
