@@ -1,5 +1,5 @@
-// Generated valid modules run on the interpreter and on the JIT must agree exactly: results,
-// traps, fuel left, and the state they leave (globals, memory, tables).
+// Generated valid modules run on the interpreter and on the JIT (both bounds modes) must agree
+// exactly: results, traps, fuel left, and the state they leave (globals, memory, tables).
 // SPDX-License-Identifier: Apache-2.0
 #include <FuzzedDataProvider.h>
 #include <gtest/gtest.h>
@@ -159,8 +159,9 @@ Outcome run(const std::shared_ptr<const Module>& module, const Engine* engine) {
 TEST(DifferentialTest, GeneratedModulesAgreeOnBothTiers) {
   if (!jit::available())
     GTEST_SKIP() << "this host has no JIT backend";
-  const Engine* jit_engine = &jit::engine();
-  uint64_t compared = 0, ran_on_jit = 0, trapped = 0, calls = 0;
+  const Engine* explicit_checks = &jit::engine(jit::BoundsMode::explicit_checks);
+  const Engine* guard_region = &jit::engine(jit::BoundsMode::guard_region);
+  uint64_t compared = 0, ran_on_jit = 0, ran_on_guard = 0, trapped = 0, calls = 0;
   for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
     std::mt19937_64 rng(seed);
     std::vector<uint8_t> input(kInputBytes);
@@ -168,19 +169,23 @@ TEST(DifferentialTest, GeneratedModulesAgreeOnBothTiers) {
       b = static_cast<uint8_t>(rng());
     FuzzedDataProvider provider(input.data(), input.size());
     const std::vector<uint8_t> bytes = fuzz::generate_module(provider);
-    // Each tier decodes its own copy, so a module's compiled code cannot leak into the
-    // interpreter's run.
+    // Each tier decodes its own copy: a module keeps the code of the first engine that
+    // prepared it.
     auto for_interp = decode_module(bytes);
     auto for_jit = decode_module(bytes);
+    auto for_guard = decode_module(bytes);
     ASSERT_TRUE(for_interp.ok()) << "seed " << seed << ": " << for_interp.error().message;
-    ASSERT_TRUE(for_jit.ok());
+    ASSERT_TRUE(for_jit.ok() && for_guard.ok());
     const Outcome interp = run(*for_interp, nullptr);
-    const Outcome jit = run(*for_jit, jit_engine);
+    const Outcome jit = run(*for_jit, explicit_checks);
+    const Outcome guard = run(*for_guard, guard_region);
     ASSERT_EQ(interp.text, jit.text) << "seed " << seed;
+    ASSERT_EQ(interp.text, guard.text) << "seed " << seed << " (guard region)";
     ++compared;
     for (size_t at = 0; (at = interp.text.find("call ", at)) != std::string::npos; ++at)
       ++calls;
     ran_on_jit += jit.on_jit ? 1 : 0;
+    ran_on_guard += guard.on_jit ? 1 : 0;
     trapped += interp.text.find("trap ") != std::string::npos ? 1 : 0;
   }
   // The comparison means something only if the JIT really ran most modules, and if they
@@ -189,6 +194,7 @@ TEST(DifferentialTest, GeneratedModulesAgreeOnBothTiers) {
   RecordProperty("modules_with_a_trap", std::to_string(trapped));
   RecordProperty("calls", std::to_string(calls));
   EXPECT_EQ(ran_on_jit, compared) << "modules the JIT refused ran interpreted";
+  EXPECT_EQ(ran_on_guard, compared) << "modules the JIT refused ran interpreted";
   EXPECT_GT(trapped, compared / 10);
   EXPECT_LT(trapped, compared);
 }

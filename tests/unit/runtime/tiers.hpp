@@ -17,7 +17,8 @@
 
 namespace tollgate::test {
 
-enum class Tier { interp, jit };
+/// jit: explicit bounds checks; jit_guard: accesses kept in bounds by the guard region.
+enum class Tier { interp, jit, jit_guard };
 
 /// The engine of the running test (null: the interpreter); set by TierTest for its duration.
 inline const runtime::Engine*& current_engine() {
@@ -28,16 +29,34 @@ inline const runtime::Engine*& current_engine() {
 class TierTest : public ::testing::TestWithParam<Tier> {
  protected:
   void SetUp() override {
-    if (GetParam() == Tier::jit && !jit::available())
+    if (GetParam() != Tier::interp && !jit::available())
       GTEST_SKIP() << "this host has no JIT backend";
-    current_engine() = GetParam() == Tier::jit ? &jit::engine() : nullptr;
+    switch (GetParam()) {
+      case Tier::interp:
+        current_engine() = nullptr;
+        break;
+      case Tier::jit:
+        current_engine() = &jit::engine(jit::BoundsMode::explicit_checks);
+        break;
+      case Tier::jit_guard:
+        current_engine() = &jit::engine(jit::BoundsMode::guard_region);
+        break;
+    }
   }
   void TearDown() override { current_engine() = nullptr; }
-  bool on_jit() const { return GetParam() == Tier::jit; }
+  bool on_jit() const { return GetParam() != Tier::interp; }
 };
 
 inline std::string tier_name(const ::testing::TestParamInfo<Tier>& info) {
-  return info.param == Tier::jit ? "jit" : "interp";
+  switch (info.param) {
+    case Tier::interp:
+      return "interp";
+    case Tier::jit:
+      return "jit";
+    case Tier::jit_guard:
+      return "jit_guard";
+  }
+  return "unknown";
 }
 
 /// A Store on the running test's tier.
@@ -56,8 +75,9 @@ inline bool on_expected_tier(const runtime::Function& func) {
 
 }  // namespace tollgate::test
 
-#define TG_ON_EVERY_TIER(suite)                                                       \
-  INSTANTIATE_TEST_SUITE_P(                                                           \
-      Tiers, suite,                                                                   \
-      ::testing::Values(::tollgate::test::Tier::interp, ::tollgate::test::Tier::jit), \
+#define TG_ON_EVERY_TIER(suite)                                                      \
+  INSTANTIATE_TEST_SUITE_P(                                                          \
+      Tiers, suite,                                                                  \
+      ::testing::Values(::tollgate::test::Tier::interp, ::tollgate::test::Tier::jit, \
+                        ::tollgate::test::Tier::jit_guard),                          \
       ::tollgate::test::tier_name)
