@@ -64,10 +64,12 @@ const json::object& expectations() {
   return doc.at("policies").get_object();
 }
 
-/// The built, annotated policy `name`, loaded once.
-std::shared_ptr<const kw::PolicyModule> policy(const std::string& name) {
-  static std::map<std::string, std::shared_ptr<const kw::PolicyModule>> cache;
-  auto it = cache.find(name);
+/// The built, annotated policy `name`, loaded once per `copy` (a module keeps the code of the
+/// first JIT engine that prepares it, so each JIT bounds mode needs its own copy).
+std::shared_ptr<const kw::PolicyModule> policy(const std::string& name, int copy = 0) {
+  static std::map<std::pair<std::string, int>, std::shared_ptr<const kw::PolicyModule>> cache;
+  const std::pair<std::string, int> key{name, copy};
+  auto it = cache.find(key);
   if (it != cache.end())
     return it->second;
   std::string wasm = read_text(std::string(TG_POLICIES_DIR) + "/" + name + ".wasm");
@@ -75,9 +77,9 @@ std::shared_ptr<const kw::PolicyModule> policy(const std::string& name) {
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(wasm.data()), wasm.size()));
   if (!loaded) {
     ADD_FAILURE() << name << ": " << loaded.error().message;
-    return cache[name] = nullptr;
+    return cache[key] = nullptr;
   }
-  return cache[name] = loaded.value();
+  return cache[key] = loaded.value();
 }
 
 /// What a fixture sends: an AdmissionReview's `.request` (for raw policies the /validate_raw
@@ -129,26 +131,32 @@ std::vector<Case> cases_of(const char* key) {
   return out;
 }
 
-// Every case runs on both tiers: the interpreter, and the JIT (which must accept every example
-// policy, or the case would silently test the interpreter twice).
-enum class Tier { interp, jit };
+// Every case runs on every tier: the interpreter, and the JIT in both bounds modes (which must
+// accept every example policy, or the case would silently test the interpreter again).
+enum class Tier { interp, jit, jit_guard };
 using TieredCase = std::tuple<Case, Tier>;
 
 std::string tiered_name(const testing::TestParamInfo<TieredCase>& info) {
-  return std::get<0>(info.param).label +
-         (std::get<1>(info.param) == Tier::jit ? "_jit" : "_interp");
+  const char* suffix[] = {"_interp", "_jit", "_jit_guard"};
+  return std::get<0>(info.param).label + suffix[static_cast<int>(std::get<1>(info.param))];
 }
 
-/// Evaluation options on `tier`; false when that tier cannot run `p` (no JIT backend: the case
-/// is skipped).
-bool tier_options(Tier tier, const kw::PolicyModule& p, kw::EvalOptions& o) {
+/// The policy for `tier` and its evaluation options; null when that tier cannot run here (no
+/// JIT backend: the case is skipped).
+std::shared_ptr<const kw::PolicyModule> tier_policy(const std::string& name,
+                                                    Tier tier,
+                                                    kw::EvalOptions& o) {
   if (tier == Tier::interp)
-    return true;
+    return policy(name);
   if (!jit::available())
-    return false;
-  o.engine = &jit::engine();
-  EXPECT_TRUE(kw::prepare_code(p, *o.engine)) << "the JIT refused the policy";
-  return true;
+    return nullptr;
+  const bool guard = tier == Tier::jit_guard;
+  auto p = policy(name, guard ? 1 : 0);
+  if (!p)
+    return nullptr;
+  o.engine = &jit::engine(guard ? jit::BoundsMode::guard_region : jit::BoundsMode::explicit_checks);
+  EXPECT_TRUE(kw::prepare_code(*p, *o.engine)) << "the JIT refused the policy";
+  return p;
 }
 
 class PolicyCase : public testing::TestWithParam<TieredCase> {};
@@ -157,11 +165,11 @@ TEST_P(PolicyCase, matches_expectation) {
   const Case& c = std::get<0>(GetParam());
   const json::object& spec = expectations().at(c.policy).get_object();
   const json::object& expect = spec.at("cases").get_array()[c.index].get_object();
-  auto p = policy(c.policy);
-  ASSERT_TRUE(p);
   kw::EvalOptions options;
-  if (!tier_options(std::get<1>(GetParam()), *p, options))
+  auto p = tier_policy(c.policy, std::get<1>(GetParam()), options);
+  if (std::get<1>(GetParam()) != Tier::interp && !jit::available())
     GTEST_SKIP() << "this host has no JIT backend";
+  ASSERT_TRUE(p);
   const json::value request =
       fixture_request(std::string(expect.at("fixture").get_string()), is_raw(*p));
   const json::value& settings =
@@ -208,11 +216,12 @@ TEST_P(PolicyCase, matches_expectation) {
   EXPECT_EQ(patched, wanted) << json::serialize(patch.value());
 }
 
-INSTANTIATE_TEST_SUITE_P(examples,
-                         PolicyCase,
-                         testing::Combine(testing::ValuesIn(cases_of("cases")),
-                                          testing::Values(Tier::interp, Tier::jit)),
-                         tiered_name);
+INSTANTIATE_TEST_SUITE_P(
+    examples,
+    PolicyCase,
+    testing::Combine(testing::ValuesIn(cases_of("cases")),
+                     testing::Values(Tier::interp, Tier::jit, Tier::jit_guard)),
+    tiered_name);
 
 // --- settings cases ---------------------------------------------------------------------------
 
@@ -222,11 +231,11 @@ TEST_P(SettingsCase, matches_expectation) {
   const Case& c = std::get<0>(GetParam());
   const json::object& expect =
       expectations().at(c.policy).at("settings_cases").get_array()[c.index].get_object();
-  auto p = policy(c.policy);
-  ASSERT_TRUE(p);
   kw::EvalOptions options;
-  if (!tier_options(std::get<1>(GetParam()), *p, options))
+  auto p = tier_policy(c.policy, std::get<1>(GetParam()), options);
+  if (std::get<1>(GetParam()) != Tier::interp && !jit::available())
     GTEST_SKIP() << "this host has no JIT backend";
+  ASSERT_TRUE(p);
   kw::SettingsValidationResponse r = kw::validate_settings(*p, expect.at("settings"), options);
   EXPECT_EQ(r.valid, expect.at("valid").as_bool()) << r.message.value_or("");
   if (const json::value* m = expect.if_contains("message")) {
@@ -239,11 +248,12 @@ TEST_P(SettingsCase, matches_expectation) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(examples,
-                         SettingsCase,
-                         testing::Combine(testing::ValuesIn(cases_of("settings_cases")),
-                                          testing::Values(Tier::interp, Tier::jit)),
-                         tiered_name);
+INSTANTIATE_TEST_SUITE_P(
+    examples,
+    SettingsCase,
+    testing::Combine(testing::ValuesIn(cases_of("settings_cases")),
+                     testing::Values(Tier::interp, Tier::jit, Tier::jit_guard)),
+    tiered_name);
 
 // --- annotation -------------------------------------------------------------------------------
 
