@@ -249,8 +249,11 @@ class FunctionCompiler {
     std::stable_sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
       return weight[code_.local_offsets[x]] > weight[code_.local_offsets[y]];
     });
-    uint32_t free_gp = static_cast<uint32_t>(pool(RegClass::gp).size()) - kStackRegsGp;
-    uint32_t free_fp = static_cast<uint32_t>(pool(RegClass::fp).size()) - kStackRegsFp;
+    const auto spare = [](size_t pool_size, uint32_t keep) {
+      return pool_size > keep ? static_cast<uint32_t>(pool_size) - keep : 0u;
+    };
+    uint32_t free_gp = spare(pool(RegClass::gp).size(), kStackRegsGp);
+    uint32_t free_fp = spare(pool(RegClass::fp).size(), kStackRegsFp);
     for (uint32_t k : order) {
       const RegClass c = class_of(code_.local_types[k]);
       uint32_t& left = c == RegClass::gp ? free_gp : free_fp;
