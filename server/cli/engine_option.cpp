@@ -1,5 +1,5 @@
-// The `--engine jit|interp` option of the commands that run guest code.
-// SPDX-License-Identifier: Apache-2.0
+// The `--engine jit|interp` and `--jit-bounds explicit|guard` options of the commands that run
+// guest code. SPDX-License-Identifier: Apache-2.0
 #include "server/cli/engine_option.hpp"
 
 #include <cstdio>
@@ -8,32 +8,40 @@
 
 namespace tollgate::server::cli {
 
-void add_engine_option(CLI::App& app, std::string& engine) {
-  app.add_option("--engine", engine,
+void add_engine_options(CLI::App& app, EngineFlags& flags) {
+  app.add_option("--engine", flags.engine,
                  "Execution tier: jit (compiled machine code; the default where the host has a "
                  "JIT backend) or interp (the interpreter); a module the JIT cannot compile runs "
                  "interpreted")
       ->envname(std::string(kEngineEnv))
       ->check(CLI::IsMember({"jit", "interp"}));
+  app.add_option("--jit-bounds", flags.jit_bounds,
+                 "How JIT code keeps memory accesses in bounds: explicit (a check per access, "
+                 "the default) or guard (the memory's 8 GiB reservation and a fault handler; "
+                 "faster)")
+      ->envname(std::string(kJitBoundsEnv))
+      ->check(CLI::IsMember({"explicit", "guard"}));
 }
 
-std::optional<const runtime::Engine*> select_engine(const std::string& name) {
-  if (name == "interp")
+std::optional<const runtime::Engine*> select_engine(const EngineFlags& flags) {
+  if (flags.engine == "interp")
     return nullptr;
-  if (name == "jit" || name.empty()) {
-    if (jit::available())
-      return &jit::engine();
-    if (name.empty())
+  if (!jit::available()) {
+    if (flags.engine.empty())
       return nullptr;
     std::fprintf(stderr, "tollgate: --engine jit: this host has no JIT backend\n");
     return std::nullopt;
   }
-  std::fprintf(stderr, "tollgate: unknown engine `%s` (jit, interp)\n", name.c_str());
-  return std::nullopt;
+  return &jit::engine(flags.jit_bounds == "guard" ? jit::BoundsMode::guard_region
+                                                  : jit::BoundsMode::explicit_checks);
 }
 
-std::string_view engine_name(const runtime::Engine* engine) {
-  return engine != nullptr ? engine->name() : "interp";
+std::string engine_name(const runtime::Engine* engine) {
+  if (engine == nullptr)
+    return "interp";
+  if (engine == &jit::engine(jit::BoundsMode::guard_region))
+    return std::string(engine->name()) + " (guard region)";
+  return std::string(engine->name());
 }
 
 }  // namespace tollgate::server::cli

@@ -1,5 +1,6 @@
-// The `--engine jit|interp` option of the commands that run guest code, and its TOLLGATE_ENGINE
-// environment variable. SPDX-License-Identifier: Apache-2.0
+// The `--engine jit|interp` and `--jit-bounds explicit|guard` options of the commands that run
+// guest code, and their TOLLGATE_ENGINE and TOLLGATE_JIT_BOUNDS environment variables.
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 
 #include <optional>
@@ -12,18 +13,25 @@
 
 namespace tollgate::server::cli {
 
-/// The environment variable `--engine` falls back on (`serve` in a container, for instance).
+/// The environment variables the options fall back on (`serve` in a container, for instance).
 inline constexpr std::string_view kEngineEnv = "TOLLGATE_ENGINE";
+inline constexpr std::string_view kJitBoundsEnv = "TOLLGATE_JIT_BOUNDS";
 
-/// Registers `--engine` on `app`, writing the chosen name into `engine` ("" when not given).
-void add_engine_option(CLI::App& app, std::string& engine);
+struct EngineFlags {
+  std::string engine;      ///< "jit", "interp" or "" (the default)
+  std::string jit_bounds;  ///< "explicit", "guard" or "" (explicit)
+};
 
-/// The engine `name` means: null for `interp` (the interpreter), the JIT for `jit`, and for ""
-/// the JIT where this host has a backend, else the interpreter. Nullopt, after saying why on
-/// stderr, for an unknown name or `jit` on a host without a backend.
-std::optional<const runtime::Engine*> select_engine(const std::string& name);
+/// Registers `--engine` and `--jit-bounds` on `app`, writing into `flags`.
+void add_engine_options(CLI::App& app, EngineFlags& flags);
 
-/// "jit" or "interp": what an engine from select_engine is called in reports.
-std::string_view engine_name(const runtime::Engine* engine);
+/// The engine the flags mean: null for `interp` (the interpreter), the JIT with the chosen
+/// bounds mode for `jit`, and with no --engine the JIT where this host has a backend, else the
+/// interpreter. Nullopt, after saying why on stderr, for `jit` on a host without a backend.
+std::optional<const runtime::Engine*> select_engine(const EngineFlags& flags);
+
+/// "jit", "jit (guard region)" or "interp": what an engine from select_engine is called in
+/// reports.
+std::string engine_name(const runtime::Engine* engine);
 
 }  // namespace tollgate::server::cli

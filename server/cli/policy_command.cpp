@@ -29,7 +29,7 @@ void add_run_flags(CLI::App& app, RunFlags& f) {
   app.add_option("--fuel", f.fuel, "Fuel for each phase (initialisation, then the call)");
   app.add_option("--memory-pages", f.memory_pages, "Linear memory cap in 64 KiB pages")
       ->check(CLI::Range(1u, 65536u));
-  add_engine_option(app, f.engine);
+  add_engine_options(app, f.engine);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "hostabi/kubewarden/evaluator.hpp"
 #include "runtime/executor.hpp"
+#include "server/cli/engine_option.hpp"
 
 namespace tollgate::server::cli {
 
@@ -49,7 +50,7 @@ struct RunFlags {
   std::optional<std::string> replay_path;
   std::optional<uint64_t> fuel;
   std::optional<uint32_t> memory_pages;
-  std::string engine;  ///< --engine ("" = the default)
+  EngineFlags engine;  ///< --engine, --jit-bounds
 };
 
 /// What `run` and `bench` evaluate, after parsing and checking every input.

@@ -224,7 +224,7 @@ int bench_policy(const RunFlags& flags, const BenchFlags& bench) {
   }
   std::printf("%s: %u iterations after %u warm-up, a fresh instance each, engine %s\n",
               flags.policy.c_str(), bench.iterations, bench.warm_up,
-              std::string(engine_name(inputs->engine)).c_str());
+              engine_name(inputs->engine).c_str());
   std::printf("response: %s\n", json::serialize(answer).c_str());
   std::printf(
       "instantiate: store and instance set-up; evaluate: guest initialisation and the call;\n"

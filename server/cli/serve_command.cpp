@@ -70,7 +70,7 @@ struct ServeFlags {
   bool continue_on_errors = false;
   bool demo = false;
   std::size_t io_threads = 1;
-  std::string engine;
+  EngineFlags engine;
 };
 
 namespace {
@@ -277,7 +277,7 @@ int run_serve(ServeFlags flags, const CLI::App& serve) {
 
   const std::optional<const runtime::Engine*> engine = select_engine(flags.engine);
   if (!engine)
-    return fail(*logger, "--engine " + flags.engine + ": not available on this host");
+    return fail(*logger, "--engine jit: this host has no JIT backend");
   evaluation::EnvironmentOptions env_options;
   env_options.engine = *engine;
   env_options.workers = flags.workers;
@@ -435,7 +435,7 @@ ServeCommand::ServeCommand(CLI::App& parent) : flags_(std::make_unique<ServeFlag
       ->check(CLI::Range(1, 64))
       ->capture_default_str()
       ->group("");
-  add_engine_option(*app, f.engine);
+  add_engine_options(*app, f.engine);
   app->add_flag("--demo", f.demo,
                 "Built-in defaults: this build's example policies (unless --policies), a "
                 "certificate for localhost in <build>/demo-tls (unless --cert-file), 127.0.0.1 "

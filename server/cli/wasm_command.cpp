@@ -104,8 +104,8 @@ int run_invoke(const std::string& path,
                const std::string& name,
                const std::vector<std::string>& arg_texts,
                std::optional<uint64_t> fuel,
-               const std::string& engine_text) {
-  const std::optional<const runtime::Engine*> engine = select_engine(engine_text);
+               const EngineFlags& engine_flags) {
+  const std::optional<const runtime::Engine*> engine = select_engine(engine_flags);
   if (!engine)
     return kExitFailed;
   auto module = load_module(path);
@@ -251,7 +251,7 @@ WasmCommand::WasmCommand(CLI::App& parent) {
                    "nan, nan:0xPAYLOAD); put `--` before them if one starts with `-` and is not "
                    "a number");
   run_->add_option("--fuel", fuel_, "meter the call with this much fuel and print the fuel used");
-  add_engine_option(*run_, engine_);
+  add_engine_options(*run_, engine_);
   run_->footer(
       "Prints each result as TYPE:VALUE on its own line. Exit status: 0 on success, 1 when the "
       "module or the arguments are unusable, 2 when the module traps (out of fuel included).");

@@ -9,6 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "server/cli/engine_option.hpp"
+
 namespace tollgate::server::cli {
 
 /// Exit codes of the wasm subcommands (CLI11 uses its own for usage errors).
@@ -37,7 +39,7 @@ class WasmCommand {
   std::string invoke_;
   std::vector<std::string> args_;
   std::optional<uint64_t> fuel_;
-  std::string engine_;
+  EngineFlags engine_;
 };
 
 }  // namespace tollgate::server::cli

@@ -1,5 +1,6 @@
-# `--engine interp` and `--engine jit` give the same output: `tollgate run` on every example policy
-# and fixture of expectations.json, `tollgate wasm run` on small modules (results, traps, fuel).
+# `--engine interp`, `--engine jit` and `--engine jit --jit-bounds guard` give the same output:
+# `tollgate run` on every example policy and fixture of expectations.json, `tollgate wasm run` on
+# small modules (results, traps, fuel).
 # SPDX-License-Identifier: Apache-2.0
 #
 # Usage: engine_cli_test.py TOLLGATE WAT2WASM BUILT_POLICIES_DIR EXPECTATIONS FIXTURES_DIR
@@ -21,16 +22,17 @@ def tollgate(args):
 def with_engine(args, engine):
     # Options go before `--`, after which everything is a positional argument.
     cut = args.index("--") if "--" in args else len(args)
-    return args[:cut] + ["--engine", engine] + args[cut:]
+    return args[:cut] + engine + args[cut:]
 
 
 def same_on_both(label, args):
-    interp = tollgate(with_engine(args, "interp"))
-    jit = tollgate(with_engine(args, "jit"))
-    ok = interp == jit
+    interp = tollgate(with_engine(args, ["--engine", "interp"]))
+    jit = tollgate(with_engine(args, ["--engine", "jit"]))
+    guard = tollgate(with_engine(args, ["--engine", "jit", "--jit-bounds", "guard"]))
+    ok = interp == jit == guard
     print(f"{'ok' if ok else 'FAIL'}: {label}")
     if not ok:
-        print(f"    interp: {interp!r}\n    jit:    {jit!r}")
+        print(f"    interp: {interp!r}\n    jit:    {jit!r}\n    guard:  {guard!r}")
         failures.append(label)
     return interp
 
