@@ -5,6 +5,8 @@
 #include <asmjit/arm/a64assembler.h>
 #include <asmjit/core.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "jit/a64/masm_a64.hpp"
@@ -101,6 +103,10 @@ runtime::Result<std::shared_ptr<const CompiledModule>> compile_module(
   holder.init(rt.environment());
   ErrorRecorder errors;
   holder.setErrorHandler(&errors);
+  // TOLLGATE_JIT_DUMP=1 prints the generated assembly to stderr, as on x86-64.
+  asmjit::FileLogger dump(stderr);
+  if (const char* env = std::getenv("TOLLGATE_JIT_DUMP"); env != nullptr && env[0] == '1')
+    holder.setLogger(&dump);
   aa::Assembler as(&holder);
 
   const asmjit::Label trampoline = as.newLabel();

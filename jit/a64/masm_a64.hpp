@@ -8,6 +8,9 @@
 // other register is allocatable: the front-end spills before calls, so caller-saved x0-x14 and the
 // callee-saved x19-x25 (kept for the caller by the entry trampoline) serve alike.
 //
+// Values: an i32 in a gp register always has its upper 32 bits zero, because every W-register
+// write zero-extends; memory accesses use an i32 address register directly as their index.
+//
 // Frames: each wasm function pushes its frame record (x29, x30) on entry, which keeps sp 16-byte
 // aligned for helper calls. Conditional branches reach +-1 MiB; a function whose code is larger
 // makes asmjit fail, and the module is then refused as a whole (it runs on the interpreter).
@@ -345,12 +348,8 @@ class Masm {
       case IntBinOp::add:
       case IntBinOp::sub: {
         const int64_t v = op == IntBinOp::add ? int64_t{imm} : -int64_t{imm};
-        if (v >= 0 && v < 4096) {
-          as_.add(d, l, v);
-          return;
-        }
-        if (v < 0 && v > -4096) {
-          as_.sub(d, l, -v);
+        if (v > -(int64_t{1} << 24) && v < (int64_t{1} << 24)) {
+          add_imm(d, l, v);
           return;
         }
         break;
@@ -592,26 +591,50 @@ class Masm {
 
   // ---- linear memory ----
   void load_memory(const MemAccess& a, Reg dst, Reg addr, uint32_t offset, BoundsMode mode) {
-    const aa::Mem m = effective_address(addr, offset, bytes(a.size), mode);
-    if (a.cls == RegClass::fp) {
-      if (a.size == OperandSize::s32)
-        as_.ldr(aa::s(dst.code), m);
-      else
-        as_.ldr(aa::d(dst.code), m);
-      return;
-    }
-    load_gp(a.size, a.sign_extend, a.width, dst, m);
+    access_load(a, dst, effective_address(addr, 0, offset, bytes(a.size), mode));
   }
   void store_memory(const MemAccess& a, Reg value, Reg addr, uint32_t offset, BoundsMode mode) {
-    const aa::Mem m = effective_address(addr, offset, bytes(a.size), mode);
-    if (a.cls == RegClass::fp) {
-      if (a.size == OperandSize::s32)
-        as_.str(aa::s(value.code), m);
-      else
-        as_.str(aa::d(value.code), m);
+    access_store(a, value, effective_address(addr, 0, offset, bytes(a.size), mode));
+  }
+  /// load_memory at u32(addr + addend) + offset; an invalid `addr` stands for 0.
+  void load_memory_add(const MemAccess& a,
+                       Reg dst,
+                       Reg addr,
+                       int32_t addend,
+                       uint32_t offset,
+                       BoundsMode mode) {
+    const aa::Mem m = effective_address(addr, addend, offset, bytes(a.size), mode);
+    access_load(a, dst, m);
+  }
+  /// store_memory_add of the low a.size bytes of `value` (a float's bits for fp stores).
+  void store_memory_imm_add(const MemAccess& a,
+                            int64_t value,
+                            Reg addr,
+                            int32_t addend,
+                            uint32_t offset,
+                            BoundsMode mode) {
+    const aa::Mem m = effective_address(addr, addend, offset, bytes(a.size), mode);
+    const uint64_t v =
+        a.size == OperandSize::s64 ? static_cast<uint64_t>(value) : static_cast<uint32_t>(value);
+    if (v == 0) {
+      store_gp(a.size, aa::xzr, m);
       return;
     }
-    store_gp(a.size, aa::x(value.code), m);
+    // x15 held the memory size for the check; the access no longer needs it.
+    if (a.size == OperandSize::s64)
+      materialize(aa::x15, v);
+    else
+      materialize(aa::w15, v);
+    store_gp(a.size, aa::x15, m);
+  }
+  void store_memory_add(const MemAccess& a,
+                        Reg value,
+                        Reg addr,
+                        int32_t addend,
+                        uint32_t offset,
+                        BoundsMode mode) {
+    const aa::Mem m = effective_address(addr, addend, offset, bytes(a.size), mode);
+    access_store(a, value, m);
   }
 
  private:
@@ -699,8 +722,12 @@ class Masm {
     if (first)  // every half was the fill: all ones
       as_.movn(r, 0, 0);
   }
-  /// dst = src + v (any 64-bit v; dst may be src). Uses x17 when v needs materialising.
-  void add_imm(const aa::GpX& dst, const aa::GpX& src, int64_t v) {
+  /// dst = src + v at dst's width (dst may be src): one or two ADD/SUB immediates when |v| fits
+  /// in 24 bits, else through x17/w17.
+  void add_imm(const aa::Gp& dst, const aa::Gp& src, int64_t v) {
+    const bool is64 = dst.isGpX();
+    if (!is64)
+      v = static_cast<int32_t>(static_cast<uint32_t>(v));
     if (v == 0) {
       if (dst.id() != src.id())
         as_.mov(dst, src);
@@ -711,7 +738,7 @@ class Masm {
       const uint64_t lo = mag & 0xFFF, hi = mag >> 12;
       bool first = true;
       auto step = [&](uint64_t part, uint32_t shift) {
-        const aa::GpX from = first ? src : dst;
+        const aa::Gp& from = first ? src : dst;
         if (v < 0)
           as_.sub(dst, from, part, aa::lsl(shift));
         else
@@ -724,8 +751,9 @@ class Masm {
         step(lo, 0);
       return;
     }
-    materialize(aa::x17, static_cast<uint64_t>(v));
-    as_.add(dst, src, aa::x17);
+    const aa::Gp t = is64 ? aa::Gp(aa::x17) : aa::Gp(aa::w17);
+    materialize(t, static_cast<uint64_t>(v));
+    as_.add(dst, src, t);
   }
   void compare_imm(Width w, Reg lhs, int64_t imm) {
     const aa::Gp l = gp(lhs, w);
@@ -803,17 +831,54 @@ class Masm {
         return;
     }
   }
-  /// x16 = zero-extended address + offset, bounds-checked in explicit mode; returns [x26 + x16].
-  aa::Mem effective_address(Reg addr, uint32_t offset, uint32_t size, BoundsMode mode) {
-    as_.mov(aa::w16, aa::w(addr.code));
-    add_imm(aa::x16, aa::x16, offset);
+  /// index = u32(addr + addend) + offset, bounds-checked in explicit mode; returns [x26 + index].
+  /// Writing a W register zero-extends into its X register, so an i32 address register is already
+  /// its u32 and serves as the index itself when nothing is added.
+  aa::Mem effective_address(Reg addr,
+                            int32_t addend,
+                            uint32_t offset,
+                            uint32_t size,
+                            BoundsMode mode) {
+    aa::GpX index = aa::x16;
+    if (addr.valid() && addend == 0) {
+      if (offset == 0)
+        index = aa::x(addr.code);
+      else
+        add_imm(aa::x16, aa::x(addr.code), offset);
+    } else {
+      if (addr.valid())
+        add_imm(aa::w16, aa::w(addr.code), addend);
+      else
+        materialize(aa::w16, static_cast<uint32_t>(addend));
+      add_imm(aa::x16, aa::x16, offset);
+    }
     if (mode == BoundsMode::explicit_checks) {
-      as_.add(aa::x17, aa::x16, size);
+      as_.add(aa::x17, index, size);
       as_.ldr(aa::x15, ctx_mem(ctx_offset::kMemSize));
       as_.cmp(aa::x17, aa::x15);
       as_.b(asmjit::arm::CondCode::kHI, lab(trap_label(runtime::TrapKind::memory_out_of_bounds)));
     }
-    return aa::ptr(aa::x(kMemory), aa::x16);
+    return aa::ptr(aa::x(kMemory), index);
+  }
+  void access_load(const MemAccess& a, Reg dst, const aa::Mem& m) {
+    if (a.cls == RegClass::fp) {
+      if (a.size == OperandSize::s32)
+        as_.ldr(aa::s(dst.code), m);
+      else
+        as_.ldr(aa::d(dst.code), m);
+      return;
+    }
+    load_gp(a.size, a.sign_extend, a.width, dst, m);
+  }
+  void access_store(const MemAccess& a, Reg value, const aa::Mem& m) {
+    if (a.cls == RegClass::fp) {
+      if (a.size == OperandSize::s32)
+        as_.str(aa::s(value.code), m);
+      else
+        as_.str(aa::d(value.code), m);
+      return;
+    }
+    store_gp(a.size, aa::x(value.code), m);
   }
 
   aa::Assembler& as_;

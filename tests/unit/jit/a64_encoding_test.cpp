@@ -122,15 +122,24 @@ const Case kCases[] = {
      m.int_binop_imm(IntBinOp::add, Width::w32, x0, x1, 7);
      m.int_binop_imm(IntBinOp::add, Width::w64, x0, x1, -7);
      m.int_binop_imm(IntBinOp::sub, Width::w64, x0, x1, 4095);
-     m.int_binop_imm(IntBinOp::add, Width::w32, x0, x1, 0x12345); },
+     m.int_binop_imm(IntBinOp::add, Width::w32, x0, x1, 0x12345);
+     m.int_binop_imm(IntBinOp::sub, Width::w64, x0, x0, 0x12000);
+     m.int_binop_imm(IntBinOp::add, Width::w64, x0, x1, 0x1234567);
+     m.int_binop_imm(IntBinOp::sub, Width::w32, x0, x1, INT32_MIN); },
    R"asm(
     add w0, w1, #7
     sub x0, x1, #7
     sub x0, x1, #4095
-    movz w15, #0x2345
-    movk w15, #0x1, lsl #16
-    add w0, w1, w15
-   )asm", {0x11001c20, 0xd1001c20, 0xd13ffc20, 0x528468af, 0x72a0002f, 0x0b0f0020}},
+    add w0, w1, #0x12, lsl #12
+    add w0, w0, #0x345
+    sub x0, x0, #0x12, lsl #12
+    movz x15, #0x4567
+    movk x15, #0x123, lsl #16
+    add x0, x1, x15
+    movz w15, #0x8000, lsl #16
+    sub w0, w1, w15
+   )asm", {0x11001c20, 0xd1001c20, 0xd13ffc20, 0x11404820, 0x110d1400, 0xd1404800, 0xd288acef,
+           0xf2a0246f, 0x8b0f0020, 0x52b0000f, 0x4b0f0020}},
   {"logical_immediates_and_fallback", [](Masm& m) {
      m.int_binop_imm(IntBinOp::and_, Width::w64, x0, x1, 0xff);
      m.int_binop_imm(IntBinOp::or_, Width::w32, x0, x1, static_cast<int32_t>(0xffff0000u));
@@ -367,28 +376,71 @@ const Case kCases[] = {
      m.load_memory(MemAccess{OperandSize::s64, false, Width::w64, RegClass::fp}, v0, x1,
                    0xfffffff0u, BoundsMode::guard_region); },
    R"asm(
-    mov w16, w1
-    ldrsb w0, [x26, x16]
-    mov w16, w1
-    add x16, x16, #8
+    ldrsb w0, [x26, x1]
+    add x16, x1, #8
     ldrsw x0, [x26, x16]
-    mov w16, w1
-    add x16, x16, #16, lsl #12
+    add x16, x1, #16, lsl #12
     strh w2, [x26, x16]
-    mov w16, w1
     movz x17, #0xfff0
     movk x17, #0xffff, lsl #16
-    add x16, x16, x17
+    add x16, x1, x17
     ldr d0, [x26, x16]
-   )asm", {0x2a0103f0, 0x38f06b40, 0x2a0103f0, 0x91002210, 0xb8b06b40, 0x2a0103f0, 0x91404210,
-           0x78306b42, 0x2a0103f0, 0xd29ffe11, 0xf2bffff1, 0x8b110210, 0xfc706b40}},
+   )asm", {0x38e16b40, 0x91002030, 0xb8b06b40, 0x91404030, 0x78306b42, 0xd29ffe11, 0xf2bffff1,
+           0x8b110030, 0xfc706b40}},
+  {"folded_addends_wrap_at_32_bits_before_the_offset", [](Masm& m) {
+     m.load_memory_add(MemAccess{OperandSize::s32, false, Width::w32, RegClass::gp}, x0, x1, -4,
+                       16, BoundsMode::guard_region);
+     m.store_memory_add(MemAccess{OperandSize::s64, false, Width::w64, RegClass::fp}, v0, x1,
+                        0x100000, 0, BoundsMode::guard_region);
+     m.load_memory_add(MemAccess{OperandSize::s8, false, Width::w32, RegClass::gp}, x0, Reg{},
+                       -1, 2, BoundsMode::guard_region); },
+   R"asm(
+    sub w16, w1, #4
+    add x16, x16, #16
+    ldr w0, [x26, x16]
+    add w16, w1, #0x100, lsl #12
+    str d0, [x26, x16]
+    movn w16, #0
+    add x16, x16, #2
+    ldrb w0, [x26, x16]
+   )asm", {0x51001030, 0x91004210, 0xb8706b40, 0x11440030, 0xfc306b40, 0x12800010, 0x91000a10,
+           0x38706b40}},
+  {"constant_stores", [](Masm& m) {
+     m.store_memory_imm_add(MemAccess{OperandSize::s32, false, Width::w32, RegClass::fp},
+                            0x3f800000, x1, 4, 0, BoundsMode::guard_region);
+     m.store_memory_imm_add(MemAccess{OperandSize::s64, false, Width::w64, RegClass::gp}, 0,
+                            Reg{}, 64, 8, BoundsMode::guard_region);
+     m.store_memory_imm_add(MemAccess{OperandSize::s8, false, Width::w32, RegClass::gp}, -1, x1,
+                            0, 0, BoundsMode::explicit_checks);
+     m.finish_function(); },
+   R"asm(
+    add w16, w1, #4
+    movz w15, #0x3f80, lsl #16
+    str w15, [x26, x16]
+    movz w16, #64
+    add x16, x16, #8
+    str xzr, [x26, x16]
+    add x17, x1, #1
+    ldr x15, [x28, #8]
+    cmp x17, x15
+    b.hi 1f
+    movn w15, #0
+    strb w15, [x26, x1]
+1:  movz w16, #1
+    strb w16, [x28, #92]
+    movz w16, #1
+    strb w16, [x28, #93]
+    b trap_exit
+trap_exit:
+   )asm", {0x11001030, 0x52a7f00f, 0xb8306b4f, 0x52800810, 0x91002210, 0xf8306b5f, 0x91000431,
+           0xf940078f, 0xeb0f023f, 0x54000068, 0x1280000f, 0x38216b4f, 0x52800030, 0x39017390,
+           0x52800030, 0x39017790, 0x14000001}},
   {"explicit_bounds_check_against_the_context_size", [](Masm& m) {
      m.load_memory(MemAccess{OperandSize::s32, false, Width::w32, RegClass::gp}, x0, x1, 4,
                    BoundsMode::explicit_checks);
      m.finish_function(); },
    R"asm(
-    mov w16, w1
-    add x16, x16, #4
+    add x16, x1, #4
     add x17, x16, #4
     ldr x15, [x28, #8]
     cmp x17, x15
@@ -400,8 +452,8 @@ const Case kCases[] = {
     strb w16, [x28, #93]
     b trap_exit
 trap_exit:
-   )asm", {0x2a0103f0, 0x91001210, 0x91001211, 0xf940078f, 0xeb0f023f, 0x54000048, 0xb8706b40,
-           0x52800030, 0x39017390, 0x52800030, 0x39017790, 0x14000001}},
+   )asm", {0x91001030, 0x91001211, 0xf940078f, 0xeb0f023f, 0x54000048, 0xb8706b40, 0x52800030,
+           0x39017390, 0x52800030, 0x39017790, 0x14000001}},
   {"branches", [](Masm& m) {
      const Label l = m.new_label();
      m.branch_cmp_imm(Cond::eq, Width::w32, x1, 0, l);
