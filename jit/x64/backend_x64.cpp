@@ -17,7 +17,8 @@ namespace {
 namespace ax = asmjit::x86;
 
 asmjit::JitRuntime& code_runtime() {
-  static asmjit::JitRuntime rt;
+  // Never destroyed: code is freed with its Module, which may die during static destruction.
+  static asmjit::JitRuntime& rt = *new asmjit::JitRuntime;
   return rt;
 }
 
