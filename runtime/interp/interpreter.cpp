@@ -437,7 +437,8 @@ enum XOp : uint16_t {
   x_poll = ir::kOpCount,  ///< unmetered fuel_poll: only the interruption check
   x_copy,                 ///< fp[d] = fp[a]
   x_copy2,                ///< fp[d] = fp[a], then fp[b] = fp[x]
-  x_mem_copy1,            ///< a store of what the previous load read, same width: see fuse_store
+  x_copy4,      ///< four x_copy in order: 16-bit (destination, source) pairs in d, a, b, x
+  x_mem_copy1,  ///< a store of what the previous load read, same width: see fuse_store
   x_mem_copy2,
   x_mem_copy4,
   x_mem_copy8,
@@ -512,6 +513,7 @@ const char* handler_name(uint16_t op) {
   static const char* const kNames[] = {"x_poll",
                                        "x_copy",
                                        "x_copy2",
+                                       "x_copy4",
                                        "x_mem_copy1",
                                        "x_mem_copy2",
                                        "x_mem_copy4",
@@ -976,6 +978,29 @@ class Translator {
   void emit_copy(int32_t d, int32_t a) {
     if (!ops_.empty() && ops_.back() == x_copy && out_->code.size() > barrier_) {
       Ins& i = out_->code.back();
+      const size_t size = out_->code.size();
+      if (size >= 2 && size - 2 >= barrier_ && ops_[size - 2] == x_copy2) {
+        // Two pairs: one x_copy4 when the eight slots fit 16 bits each.
+        const Ins& p = out_->code[size - 2];
+        const int32_t slots[] = {p.d, p.a, p.b, static_cast<int32_t>(p.x), i.d, i.a, d, a};
+        if (std::all_of(std::begin(slots), std::end(slots),
+                        [](int32_t v) { return v >= 0 && v <= 0xFFFF; })) {
+          const auto pack = [](int32_t lo, int32_t hi) {
+            return static_cast<int32_t>(static_cast<uint32_t>(lo) |
+                                        (static_cast<uint32_t>(hi) << 16));
+          };
+          out_->code[size - 2] = Ins{h_[x_copy4],
+                                     pack(p.d, p.a),
+                                     pack(p.b, static_cast<int32_t>(p.x)),
+                                     pack(i.d, i.a),
+                                     static_cast<uint32_t>(pack(d, a)),
+                                     0};
+          ops_[size - 2] = x_copy4;
+          out_->code.pop_back();
+          ops_.pop_back();
+          return;
+        }
+      }
       i.h = h_[x_copy2];
       i.b = d;
       i.x = static_cast<uint32_t>(a);
@@ -2022,12 +2047,12 @@ template <bool Metering>
       &&L_select_v128, &&L_local_get_v128, &&L_local_set_v128, &&L_local_tee_v128,
       &&L_global_get_v128, &&L_global_set_v128,
       // XOp
-      &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_mem_copy1, &&L_x_mem_copy2, &&L_x_mem_copy4,
-      &&L_x_mem_copy8, &&L_x_mem_copy1x2, &&L_x_mem_copy1x3, &&L_x_mem_copy1x4, &&L_x_i32_xrot2,
-      &&L_x_i32_xrot3, &&L_x_i32_xrot1_shr, &&L_x_i32_xrot2_shr, &&L_x_f64_madd_rmw, &&L_x_const,
-      &&L_x_move, &&L_x_ret1, &&L_x_add2_i32, &&L_x_call_local, &&L_x_jmp_poll,
-      &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll,
-      &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
+      &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_copy4, &&L_x_mem_copy1, &&L_x_mem_copy2,
+      &&L_x_mem_copy4, &&L_x_mem_copy8, &&L_x_mem_copy1x2, &&L_x_mem_copy1x3, &&L_x_mem_copy1x4,
+      &&L_x_i32_xrot2, &&L_x_i32_xrot3, &&L_x_i32_xrot1_shr, &&L_x_i32_xrot2_shr,
+      &&L_x_f64_madd_rmw, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_add2_i32, &&L_x_call_local,
+      &&L_x_jmp_poll, &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll,
+      &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -2319,6 +2344,16 @@ L_x_f64_madd_rmw : {
   const double p = f64(A) * f64(m);
   const uint64_t r = bits(f64(c) + p);
   std::memcpy(mem + ea, &r, sizeof r);
+  TG_NEXT();
+}
+L_x_copy4 : {
+  // Pairs (destination, source) of 16-bit slots, in order.
+  const uint32_t p0 = static_cast<uint32_t>(ip->d), p1 = static_cast<uint32_t>(ip->a);
+  const uint32_t p2 = static_cast<uint32_t>(ip->b), p3 = ip->x;
+  fp[p0 & 0xFFFF] = fp[p0 >> 16];
+  fp[p1 & 0xFFFF] = fp[p1 >> 16];
+  fp[p2 & 0xFFFF] = fp[p2 >> 16];
+  fp[p3 & 0xFFFF] = fp[p3 >> 16];
   TG_NEXT();
 }
 L_x_copy2:
