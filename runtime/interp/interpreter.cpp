@@ -445,20 +445,22 @@ enum XOp : uint16_t {
   x_mem_copy1x2,  ///< x_mem_copy1 of 2, 3 or 4 consecutive bytes, one after the other
   x_mem_copy1x3,
   x_mem_copy1x4,
-  x_i32_xrot2,       ///< fp[d] = rotl(v, k0) ^ rotl(v, k1), v = fp[a], k the bytes of imm
-  x_i32_xrot3,       ///< ... ^ rotl(v, k2)
-  x_i32_xrot1_shr,   ///< rotl(v, k0) ^ (v >> k1)
-  x_i32_xrot2_shr,   ///< rotl(v, k0) ^ rotl(v, k1) ^ (v >> k2)
-  x_f64_madd_rmw,    ///< m[u32(fp[d]) + x] += fp[a] * m[u32(fp[b] + imm) + (imm >> 32)] (f64)
-  x_const,           ///< fp[d] = imm
-  x_move,            ///< fp[d .. d+b) = fp[a .. a+b), d < a
-  x_ret1,            ///< return the one slot fp[a]
-  x_add2_i32,        ///< fp[d] = i32 fp[a] + imm low half, then fp[b] = i32 fp[x] + imm high half
-  x_call_local,      ///< call a function of the same module: imm is its TierCache for this mode
-  x_jmp_poll,        ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
-  x_add32_jmp_poll,  ///< fp[b] = i32 fp[a] + imm, then x_jmp_poll
-  x_add64_jmp_poll,  ///< fp[b] = i64 fp[a] + imm, then x_jmp_poll
-  x_br_if_poll,      ///< conditional back-edges, likewise
+  x_i32_xrot2,        ///< fp[d] = rotl(v, k0) ^ rotl(v, k1), v = fp[a], k the bytes of imm
+  x_i32_xrot3,        ///< ... ^ rotl(v, k2)
+  x_i32_xrot1_shr,    ///< rotl(v, k0) ^ (v >> k1)
+  x_i32_xrot2_shr,    ///< rotl(v, k0) ^ rotl(v, k1) ^ (v >> k2)
+  x_f64_madd_rmw,     ///< m[u32(fp[d]) + x] += fp[a] * m[u32(fp[b] + imm) + (imm >> 32)] (f64)
+  x_const,            ///< fp[d] = imm
+  x_move,             ///< fp[d .. d+b) = fp[a .. a+b), d < a
+  x_ret1,             ///< return the one slot fp[a]
+  x_add2_i32,         ///< fp[d] = i32 fp[a] + imm low half, then fp[b] = i32 fp[x] + imm high half
+  x_i32_add_and_imm,  ///< fp[d] = (i32 fp[a] + imm low half) & imm high half
+  x_i32_shl_rk_and_imm,  ///< fp[d] = (imm low half << fp[b]) & imm high half (i32)
+  x_call_local,          ///< call a function of the same module: imm is its TierCache for this mode
+  x_jmp_poll,            ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
+  x_add32_jmp_poll,      ///< fp[b] = i32 fp[a] + imm, then x_jmp_poll
+  x_add64_jmp_poll,      ///< fp[b] = i64 fp[a] + imm, then x_jmp_poll
+  x_br_if_poll,          ///< conditional back-edges, likewise
   x_br_unless_poll,
   x_inc_br_if_poll,  ///< fp[a] += imm >> 32, then x_br_if_poll (cost in imm's low half)
   x_inc_br_unless_poll,
@@ -530,6 +532,8 @@ const char* handler_name(uint16_t op) {
                                        "x_move",
                                        "x_ret1",
                                        "x_add2_i32",
+                                       "x_i32_add_and_imm",
+                                       "x_i32_shl_rk_and_imm",
                                        "x_call_local",
                                        "x_jmp_poll",
                                        "x_add32_jmp_poll",
@@ -1174,6 +1178,7 @@ class Translator {
   bool fuse_shift(Op op, size_t n);
   bool fuse_add3(Op op, size_t n);
   bool fuse_mul(Op op, size_t n);
+  bool fuse_mask(uint64_t mask, size_t n);
   void fuse_rotations(bool other_is_temp);
   bool fuse_result_store(const ir::Instr& in, size_t n);
   bool fuse_madd_rmw(const ir::Instr& in, size_t n);
@@ -1457,6 +1462,32 @@ bool Translator::fuse_add3(Op op, size_t n) {
   push_temp();
   fusable_ = true;
   return true;
+}
+
+// An i32 and with constant `mask` (the constant already popped) of `v + k` not yet computed, or
+// of the `k << v` just computed: one instruction, k in imm's low half and the mask in its high
+// half. Range checks (`(c - '0') & 255`) and the bit tests LLVM lowers switches to make these.
+bool Translator::fuse_mask(uint64_t mask, size_t n) {
+  const VEntry& e = vs_[n - 2];
+  if (e.kind == VKind::add_const) {
+    const int32_t slot = e.slot;
+    const uint64_t k = static_cast<uint32_t>(e.value);
+    vs_.pop_back();
+    emit_result(x_i32_add_and_imm, home(n - 2), slot, 0, 0, k | (mask << 32));
+    push_temp();
+    return true;
+  }
+  if (e.kind == VKind::temp && last_wrote(e.slot) && ops_.back() == rk_variant(Op::i32_shl)) {
+    Ins& li = out_->code.back();
+    li.imm = (li.imm & 0xFFFFFFFFu) | (mask << 32);
+    li.h = h_[x_i32_shl_rk_and_imm];
+    ops_.back() = x_i32_shl_rk_and_imm;
+    vs_.pop_back();
+    push_temp();
+    fusable_ = true;
+    return true;
+  }
+  return false;
 }
 
 // A float operation on what the last multiply (register form, same width) computed takes over
@@ -1862,6 +1893,8 @@ void Translator::translate_one(const ir::Instr& in) {
         if (imm_op != 0) {
           const uint64_t k = vs_[n - 1].value;
           vs_.pop_back();
+          if (in.op == Op::i32_and_ && fuse_mask(k, n))
+            return;
           const int32_t a = operand(n - 2);
           vs_.pop_back();
           emit_result(imm_op, home(n - 2), a, 0, 0, k);
@@ -2050,9 +2083,10 @@ template <bool Metering>
       &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_copy4, &&L_x_mem_copy1, &&L_x_mem_copy2,
       &&L_x_mem_copy4, &&L_x_mem_copy8, &&L_x_mem_copy1x2, &&L_x_mem_copy1x3, &&L_x_mem_copy1x4,
       &&L_x_i32_xrot2, &&L_x_i32_xrot3, &&L_x_i32_xrot1_shr, &&L_x_i32_xrot2_shr,
-      &&L_x_f64_madd_rmw, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_add2_i32, &&L_x_call_local,
-      &&L_x_jmp_poll, &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll,
-      &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
+      &&L_x_f64_madd_rmw, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_add2_i32,
+      &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm, &&L_x_call_local, &&L_x_jmp_poll,
+      &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll,
+      &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -2848,6 +2882,12 @@ L_x_i32_xrot2_shr:
   TG_NEXT();
 #undef TG_ROT
 #undef TG_SHR
+L_x_i32_add_and_imm:
+  D = (u32(A) + static_cast<uint32_t>(ip->imm)) & static_cast<uint32_t>(ip->imm >> 32);
+  TG_NEXT();
+L_x_i32_shl_rk_and_imm:
+  D = (static_cast<uint32_t>(ip->imm) << (B & 31)) & static_cast<uint32_t>(ip->imm >> 32);
+  TG_NEXT();
 L_x_add2_i32:
   D = u32(A + static_cast<uint32_t>(ip->imm));
   fp[ip->b] = u32(fp[static_cast<int32_t>(ip->x)] + static_cast<uint32_t>(ip->imm >> 32));
