@@ -3,6 +3,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "jit/jit.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
 #if defined(__x86_64__)
 #include "jit/x64/backend_x64.hpp"
 #elif defined(__aarch64__)
@@ -27,6 +37,37 @@ const TierCode* tier_code(const runtime::Module& module) {
   return static_cast<const TierCode*>(module.tier_code.get());
 }
 
+// With TOLLGATE_PERF_MAP set, every module the engine compiles is listed in /tmp/perf-PID.map,
+// where `perf report` finds the names of JIT code (the guest's function names), so profiles of
+// policies say which guest function is hot. A function's size runs to the next one's entry; the
+// last one's is an upper bound.
+void write_perf_map(const CompiledModule& code) {
+  static const bool enabled = std::getenv("TOLLGATE_PERF_MAP") != nullptr;
+  if (!enabled)
+    return;
+  const runtime::Module& m = code.module();
+  std::vector<std::pair<uintptr_t, runtime::FuncIdx>> starts;
+  for (auto f = static_cast<runtime::FuncIdx>(m.num_imported_funcs); f < m.funcs.size(); ++f)
+    starts.emplace_back(reinterpret_cast<uintptr_t>(code.entry(f)), f);
+  if (starts.empty())
+    return;
+  std::sort(starts.begin(), starts.end());
+  const uintptr_t end = starts.front().first + code.code_size();
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  const std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
+  std::FILE* out = std::fopen(path.c_str(), "a");
+  if (out == nullptr)
+    return;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    const uintptr_t next = i + 1 < starts.size() ? starts[i + 1].first : end;
+    std::fprintf(out, "%lx %lx wasm %s\n", static_cast<unsigned long>(starts[i].first),
+                 static_cast<unsigned long>(next - starts[i].first),
+                 m.func_display_name(starts[i].second).c_str());
+  }
+  std::fclose(out);
+}
+
 class JitEngine final : public runtime::Engine {
  public:
   explicit JitEngine(BoundsMode bounds) : bounds_(bounds) {}
@@ -38,8 +79,10 @@ class JitEngine final : public runtime::Engine {
     if (installed == nullptr) {
       // Two threads may compile the same module at once; the loser's code is freed unused.
       auto* made = new TierCode{this, nullptr};
-      if (auto code = compile_module(module, CompileOptions{bounds_}))
+      if (auto code = compile_module(module, CompileOptions{bounds_})) {
         made->code = std::move(code.value());
+        write_perf_map(*made->code);
+      }
       installed = static_cast<const TierCode*>(module.tier_code.install(made, &delete_tier_code));
     }
     return installed->owner == this && installed->code != nullptr;
