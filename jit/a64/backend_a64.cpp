@@ -41,7 +41,8 @@ constexpr int32_t kPrevSavedSp = kSavedFp + 4 * 16;
 constexpr int32_t kFrameSize = kPrevSavedSp + 16;
 
 // uint32_t trampoline(ExecContext* ctx, uint64_t* fp, const void* entry): saves the callee-saved
-// registers and the previous trap-exit stack pointer, pins ctx/fp/memory base, calls `entry`.
+// registers and the previous trap-exit stack pointer, pins ctx/fp/memory base/fuel (x25, stored
+// back to ctx->fuel on return and on a trap), calls `entry`.
 // A trap anywhere below jumps to `trap_exit`, which restores the stack pointer saved here, so no
 // generated frame is ever unwound by anything but this code.
 void emit_trampoline(aa::Assembler& as,
@@ -64,7 +65,9 @@ void emit_trampoline(aa::Assembler& as,
   as.mov(ctx, aa::x0);
   as.mov(aa::x(Masm::kFrame), aa::x1);
   as.ldr(aa::x(Masm::kMemory), aa::ptr(ctx, ctx_offset::kMemBase));
+  as.ldr(aa::x(Masm::kFuel), aa::ptr(ctx, ctx_offset::kFuel));
   as.blr(aa::x2);
+  as.str(aa::x(Masm::kFuel), aa::ptr(ctx, ctx_offset::kFuel));
   as.mov(aa::w0, 0);
   as.bind(leave);
   as.ldr(aa::x16, aa::ptr(aa::sp, kPrevSavedSp));
@@ -76,6 +79,7 @@ void emit_trampoline(aa::Assembler& as,
   as.ldp(aa::x29, aa::x30, aa::ptr_post(aa::sp, kFrameSize));
   as.ret(aa::x30);
   as.bind(trap_exit);
+  as.str(aa::x(Masm::kFuel), aa::ptr(ctx, ctx_offset::kFuel));
   as.ldr(aa::x16, aa::ptr(ctx, ctx_offset::kSavedSp));
   as.mov(aa::sp, aa::x16);
   as.mov(aa::w0, 1);

@@ -2,11 +2,17 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // Registers (AAPCS64): x28 holds the ExecContext, x27 the frame base (value-stack slots), x26 the
-// linear memory's base; all three are callee-saved, so helper calls keep them. x15, x16 and x17
-// and d30/d31 are this file's scratch (addresses out of immediate range, materialised constants,
-// bounds checks). x18 (the platform register) and x29/x30 (frame record) are never touched. Every
-// other register is allocatable: the front-end spills before calls, so caller-saved x0-x14 and the
-// callee-saved x19-x25 (kept for the caller by the entry trampoline) serve alike.
+// linear memory's base, x25 the fuel left; all four are callee-saved, so helper calls keep them.
+// x15, x16 and x17 and d30/d31 are this file's scratch (addresses out of immediate range,
+// materialised constants, bounds checks). x18 (the platform register) and x29/x30 (frame record)
+// are never touched. Every other register is allocatable: the front-end spills before calls, so
+// caller-saved x0-x14 and the callee-saved x19-x24 (kept for the caller by the entry trampoline)
+// serve alike.
+//
+// Fuel lives in x25 while generated code runs, so a charge is one subtract and branch, as on
+// x86-64. ctx->fuel is the truth everywhere else: the trampoline loads x25 from it and stores it
+// back on return and on every trap exit (x25 is intact there), and call_helper stores it before a
+// helper runs and reloads it after (helpers charge bulk work and calls out run metered code).
 //
 // Values: an i32 in a gp register always has its upper 32 bits zero, because every W-register
 // write zero-extends; memory accesses use an i32 address register directly as their index.
@@ -41,10 +47,10 @@ constexpr Reg vr(uint8_t code) {
 
 class Masm {
  public:
-  static constexpr std::array<Reg, 22> kAllocatableGp = {
-      gpr(0),  gpr(1),  gpr(2),  gpr(3),  gpr(4),  gpr(5),  gpr(6),  gpr(7),
-      gpr(8),  gpr(9),  gpr(10), gpr(11), gpr(12), gpr(13), gpr(14), gpr(19),
-      gpr(20), gpr(21), gpr(22), gpr(23), gpr(24), gpr(25)};
+  static constexpr std::array<Reg, 21> kAllocatableGp = {
+      gpr(0),  gpr(1),  gpr(2),  gpr(3),  gpr(4),  gpr(5),  gpr(6),
+      gpr(7),  gpr(8),  gpr(9),  gpr(10), gpr(11), gpr(12), gpr(13),
+      gpr(14), gpr(19), gpr(20), gpr(21), gpr(22), gpr(23), gpr(24)};
   static constexpr std::array<Reg, 30> kAllocatableFp = {
       vr(0),  vr(1),  vr(2),  vr(3),  vr(4),  vr(5),  vr(6),  vr(7),  vr(16), vr(17),
       vr(18), vr(19), vr(20), vr(21), vr(22), vr(23), vr(24), vr(25), vr(26), vr(27),
@@ -53,6 +59,7 @@ class Masm {
   static constexpr uint8_t kCtx = 28;
   static constexpr uint8_t kFrame = 27;
   static constexpr uint8_t kMemory = 26;
+  static constexpr uint8_t kFuel = 25;
 
   Masm(aa::Assembler& as, asmjit::Label trap_exit) : as_(as), trap_exit_(trap_exit) {}
 
@@ -174,25 +181,29 @@ class Masm {
           break;
       }
     }
+    as_.str(aa::x(kFuel), ctx_mem(ctx_offset::kFuel));
     materialize(aa::x16, reinterpret_cast<uint64_t>(fn));
     as_.blr(aa::x16);
+    as_.ldr(aa::x(kFuel), ctx_mem(ctx_offset::kFuel));
   }
   /// Leaves through the trap exit when a helper reported a trap.
   void check_trapped() {
     as_.ldrb(aa::w16, ctx_mem(ctx_offset::kTrapped));
     as_.cbnz(aa::w16, local_trap_exit());
   }
+  /// Subtracts `cost`; on a borrow, a per-cost stub adds it back (a failed charge leaves the fuel
+  /// untouched) and traps out_of_fuel.
   void charge_fuel(uint32_t cost) {
-    const asmjit::Label out = lab(trap_label(runtime::TrapKind::out_of_fuel));
-    as_.ldr(aa::x16, ctx_mem(ctx_offset::kFuel));
+    auto it = fuel_stubs_.find(cost);
+    if (it == fuel_stubs_.end())
+      it = fuel_stubs_.emplace(cost, as_.newLabel()).first;
     if (cost < 4096) {
-      as_.subs(aa::x16, aa::x16, cost);
+      as_.subs(aa::x(kFuel), aa::x(kFuel), cost);
     } else {
       materialize(aa::x17, cost);
-      as_.subs(aa::x16, aa::x16, aa::x17);
+      as_.subs(aa::x(kFuel), aa::x(kFuel), aa::x17);
     }
-    as_.b(asmjit::arm::CondCode::kLO, out);
-    as_.str(aa::x16, ctx_mem(ctx_offset::kFuel));
+    as_.b(asmjit::arm::CondCode::kLO, it->second);
   }
   void poll_interrupt() {
     as_.ldr(aa::x16, ctx_mem(ctx_offset::kInterrupt));
@@ -201,6 +212,14 @@ class Masm {
   }
   /// Emits the function's out-of-line trap stubs.
   void finish_function() {
+    const Label out_of_fuel =
+        fuel_stubs_.empty() ? Label{} : trap_label(runtime::TrapKind::out_of_fuel);
+    for (const auto& [cost, stub] : fuel_stubs_) {
+      as_.bind(stub);
+      add_imm(aa::x(kFuel), aa::x(kFuel), cost);
+      as_.b(lab(out_of_fuel));
+    }
+    fuel_stubs_.clear();
     for (const auto& [kind, l] : traps_) {
       bind(l);
       as_.mov(aa::w16, static_cast<uint32_t>(kind));
@@ -885,6 +904,7 @@ class Masm {
   asmjit::Label trap_exit_;
   asmjit::Label local_trap_exit_;
   std::map<runtime::TrapKind, Label> traps_;
+  std::map<uint32_t, asmjit::Label> fuel_stubs_;  ///< by cost: restore the fuel, then trap
 };
 
 static_assert(MacroAssembler<Masm>);

@@ -548,22 +548,54 @@ trap_exit:
 1:
    )asm", {0x9100637b, 0x94000007, 0xd100637b, 0x91404b7b, 0x9100237b, 0xd63f0020, 0xd1404b7b,
            0xd100237b}},
-  {"fuel_is_charged_only_when_enough_is_left", [](Masm& m) {
+  {"fuel_lives_in_x25_and_a_failed_charge_is_undone", [](Masm& m) {
      m.charge_fuel(5);
+     m.charge_fuel(70000);
      m.finish_function(); },
    R"asm(
-    ldr x16, [x28, #48]
-    subs x16, x16, #5
+    subs x25, x25, #5
     b.lo 1f
-    str x16, [x28, #48]
-1:  movz w16, #10
+    movz x17, #0x1170
+    movk x17, #0x1, lsl #16
+    subs x25, x25, x17
+    b.lo 2f
+1:  add x25, x25, #5
+    b 3f
+2:  add x25, x25, #17, lsl #12
+    add x25, x25, #0x170
+    b 3f
+3:  movz w16, #10
     strb w16, [x28, #92]
     movz w16, #1
     strb w16, [x28, #93]
     b trap_exit
 trap_exit:
-   )asm", {0xf9401b90, 0xf1001610, 0x54000043, 0xf9001b90, 0x52800150, 0x39017390, 0x52800030,
+   )asm", {0xf1001739, 0x540000a3, 0xd2822e11, 0xf2a00031, 0xeb110339, 0x54000063, 0x91001739,
+           0x14000004, 0x91404739, 0x9105c339, 0x14000001, 0x52800150, 0x39017390, 0x52800030,
            0x39017790, 0x14000001}},
+  {"helper_calls_sync_the_fuel_with_the_context", [](Masm& m) {
+     const HelperArg args[] = {HelperArg::ctx(), HelperArg::of(7), HelperArg::word(frame(16)),
+                               HelperArg::address(frame(24))};
+     m.call_helper(reinterpret_cast<const void*>(uintptr_t{0x123456789abc}), args);
+     m.check_trapped();
+     m.finish_function(); },
+   R"asm(
+    mov x0, x28
+    movz x1, #7
+    ldr x2, [x27, #16]
+    add x3, x27, #24
+    str x25, [x28, #48]
+    movz x16, #0x9abc
+    movk x16, #0x5678, lsl #16
+    movk x16, #0x1234, lsl #32
+    blr x16
+    ldr x25, [x28, #48]
+    ldrb w16, [x28, #93]
+    cbnz w16, 1f
+1:  b trap_exit
+trap_exit:
+   )asm", {0xaa1c03e0, 0xd28000e1, 0xf9400b62, 0x91006363, 0xf9001b99, 0xd2935790, 0xf2aacf10,
+           0xf2c24690, 0xd63f0200, 0xf9401b99, 0x39417790, 0x35000030, 0x14000001}},
 };
 // clang-format on
 
