@@ -18,12 +18,13 @@
 namespace {
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: tollgate-gen [--differential] [--seed N] [--bytes N] COUNT DIR\n"
-               "  writes COUNT generated modules DIR/gen-SEED-I.wasm; each comes from BYTES\n"
-               "  (default 2048) pseudo-random input bytes of seed SEED+I. --differential makes\n"
-               "  modules without imports that always terminate and export only `main` ([] -> "
-               "results).\n");
+  std::fprintf(
+      stderr,
+      "usage: tollgate-gen [--differential] [--seed N] [--bytes N] COUNT DIR\n"
+      "  writes COUNT generated modules DIR/gen-SEED-I.wasm; each comes from BYTES\n"
+      "  (default 2048) pseudo-random input bytes of seed SEED+I. --differential makes\n"
+      "  modules without imports that always terminate and export only `main` ([] -> "
+      "results),\n  with NaNs canonicalised wherever their bits could reach an integer.\n");
   return 2;
 }
 
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--differential") {
       options.differential = true;
+      options.canonical_nans = true;
     } else if (a == "--seed" && i + 1 < argc) {
       seed = std::strtoull(argv[++i], nullptr, 0);
     } else if (a == "--bytes" && i + 1 < argc) {

@@ -155,6 +155,8 @@ class Gen {
     for (T t : ts)
       expr(t, depth);
   }
+  /// With canonical_nans: the float on the stack, its NaNs made the canonical positive one.
+  void canonical_nan(T t);
   void drops(size_t n) {
     for (size_t i = 0; i < n; ++i)
       op(0x1a);
@@ -259,6 +261,30 @@ void Gen::constant(T t) {
   }
 }
 
+void Gen::canonical_nan(T t) {
+  if (!o_.canonical_nans || (t != T::f32 && t != T::f64))
+    return;
+  const uint32_t scratch = first_counter_ + o_.max_block_depth + 1 + (t == T::f64 ? 1 : 0);
+  // x local.set s; canonical NaN; s; (s != s); select: the NaN when s is one, else s.
+  op(0x21);
+  u(scratch);
+  if (t == T::f32) {
+    op(0x43);
+    for (uint8_t b : {0x00, 0x00, 0xc0, 0x7f})
+      op(b);
+  } else {
+    op(0x44);
+    for (uint8_t b : {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf8, 0x7f})
+      op(b);
+  }
+  for (int i = 0; i < 3; ++i) {
+    op(0x20);
+    u(scratch);
+  }
+  op(t == T::f32 ? 0x5c : 0x62);  // f32.ne / f64.ne
+  op(0x1b);
+}
+
 void Gen::leaf(T t) {
   if (t != T::funcref && pick(2) == 1) {
     std::vector<uint32_t> candidates;
@@ -326,12 +352,16 @@ void Gen::expr(T t, uint32_t depth) {
       op(kUnary[slot][pick(static_cast<uint32_t>(kUnary[slot].size()))]);
       return;
     case 3:
-    case 4:
+    case 4: {
       expr(t, depth + 1);
       expr(t, depth + 1);
-      op(static_cast<uint8_t>(kBinaryFirst[slot] +
-                              pick(kBinaryLast[slot] - kBinaryFirst[slot] + 1u)));
+      const auto binary = static_cast<uint8_t>(kBinaryFirst[slot] +
+                                               pick(kBinaryLast[slot] - kBinaryFirst[slot] + 1u));
+      if (binary == 0x98 || binary == 0xa6)  // copysign: the sign may come from a NaN
+        canonical_nan(t);
+      op(binary);
       return;
+    }
     case 5:
       if (t == T::i32) {
         const int from = static_cast<int>(pick(4));
@@ -354,6 +384,8 @@ void Gen::expr(T t, uint32_t depth) {
           candidates.push_back(&c);
       const Conversion* c = candidates[pick(static_cast<uint32_t>(candidates.size()))];
       expr(c->from, depth + 1);
+      if (!c->sat && (c->op == 0xbc || c->op == 0xbd))  // i32/i64.reinterpret of a float
+        canonical_nan(c->from);
       if (c->sat)
         fc(c->op);
       else
@@ -576,6 +608,7 @@ void Gen::stmt(uint32_t depth) {
       const MemOp& m = kStores[pick(sizeof kStores / sizeof kStores[0])];
       address(depth);
       expr(m.type, depth + 1);
+      canonical_nan(m.type);
       op(m.op);
       memarg(m.natural);
       return;
@@ -768,13 +801,19 @@ void Gen::body(uint32_t func_type) {
   first_counter_ = static_cast<uint32_t>(locals_.size());
   code_.clear();
   // Locals: the declared ones one by one, then the loop counters as one group.
-  leb_u(code_, declared + 1);
+  leb_u(code_, declared + 1 + (o_.canonical_nans ? 2 : 0));
   for (size_t i = type.params.size(); i < locals_.size(); ++i) {
     u(1);
     op(static_cast<uint8_t>(locals_[i]));
   }
   u(o_.max_block_depth + 1);
   op(static_cast<uint8_t>(T::i32));
+  if (o_.canonical_nans) {  // canonical_nan's scratch locals, after the counters
+    u(1);
+    op(static_cast<uint8_t>(T::f32));
+    u(1);
+    op(static_cast<uint8_t>(T::f64));
+  }
   labels_.assign(1, Label{type.results});
   budget_ = o_.max_instrs_per_func;
   block_depth_ = 0;

@@ -33,6 +33,11 @@ struct GenOptions {
   /// only go to lower function indices and the table is never changed, so every run
   /// terminates; only the last function is exported, as "main", of type [] -> [results].
   bool differential = false;
+  /// For comparing two engines bit for bit: a NaN is replaced by the canonical positive NaN
+  /// wherever its bits could reach a non-float value (before f32/f64 reinterpret to integers,
+  /// before float stores, and as copysign's sign operand). The spec leaves a NaN result's sign
+  /// and payload open, so without this two correct engines may disagree on integers.
+  bool canonical_nans = false;
 };
 
 /// A valid binary module generated from `in`.
