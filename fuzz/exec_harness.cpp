@@ -14,9 +14,22 @@ namespace {
 
 using namespace tollgate::runtime;
 
-void append_value(std::string& out, const Value& v) {
+bool is_nan(const Value& v) {
+  if (v.type == ValType::f32)
+    return (v.f32_bits & 0x7f800000u) == 0x7f800000u && (v.f32_bits & 0x007fffffu) != 0;
+  if (v.type == ValType::f64)
+    return (v.f64_bits & 0x7ff0000000000000ull) == 0x7ff0000000000000ull &&
+           (v.f64_bits & 0x000fffffffffffffull) != 0;
+  return false;
+}
+
+void append_value(std::string& out, const Value& v, bool canonical_nans) {
   out += val_type_name(v.type);
   out += ':';
+  if (canonical_nans && is_nan(v)) {
+    out += "nan ";
+    return;
+  }
   char buf[48];
   switch (v.type) {
     case ValType::i32:
@@ -87,7 +100,9 @@ std::optional<std::vector<Extern>> stub_imports(Store& store, const Module& modu
 
 }  // namespace
 
-std::string run_module(const std::shared_ptr<const Module>& module, const ExecLimits& limits) {
+std::string run_module(const std::shared_ptr<const Module>& module,
+                       const ExecLimits& limits,
+                       const RunOptions& run) {
   StoreLimits store_limits;
   store_limits.max_memory_pages = limits.max_memory_pages;
   store_limits.max_table_elems = limits.max_table_elems;
@@ -110,7 +125,7 @@ std::string run_module(const std::shared_ptr<const Module>& module, const ExecLi
   for (const Export& e : module->exports) {
     if (e.kind == ExternKind::global) {
       out += "global " + e.name + " = ";
-      append_value(out, inst.globals[e.index]->get());
+      append_value(out, inst.globals[e.index]->get(), run.canonical_nans);
       out += '\n';
       continue;
     }
@@ -121,12 +136,12 @@ std::string run_module(const std::shared_ptr<const Module>& module, const ExecLi
     std::vector<Value> args;
     for (ValType t : f->type.params)
       args.push_back(Value::zero(t));
-    CallResult r = call(store, *f, args, options);
+    CallResult r = run.call ? run.call(store, *f, args, options) : call(store, *f, args, options);
     out += "call " + e.name + " -> ";
     if (r.trap)
       out += "trap " + std::to_string(static_cast<int>(r.trap->kind)) + " ";
     for (const Value& v : r.values)
-      append_value(out, v);
+      append_value(out, v, run.canonical_nans);
     out += "fuel_left " + std::to_string(r.fuel_left) + '\n';
   }
   for (const Memory* m : inst.memories)
