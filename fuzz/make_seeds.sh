@@ -15,7 +15,7 @@ ttf_count="${2:-300}"
 spec_json="${SPEC_JSON:-$root/build/spec-tests/json}"
 shared="${SHARED:-$root/../shared}"
 
-targets=(decode instantiate_run gen_run wapc_protocol admission_json policies_yml)
+targets=(decode instantiate_run gen_run interp_vs_jit wapc_protocol admission_json http_handler policies_yml)
 for t in "${targets[@]}"; do
   mkdir -p "$seeds/$t"
   if [ -d "$root/fuzz/corpus/$t" ]; then cp -f "$root/fuzz/corpus/$t"/* "$seeds/$t/" 2>/dev/null || true; fi
@@ -47,7 +47,11 @@ else
 fi
 
 # gen_run reads raw bytes as generator choices: random bytes are as good as anything.
-for i in $(seq 1 50); do head -c $((64 * i)) /dev/urandom >"$seeds/gen_run/random-$i"; done
+# interp_vs_jit reads them the same way (bit 0 of the first byte picks the JIT's bounds mode).
+for i in $(seq 1 50); do
+  head -c $((64 * i)) /dev/urandom >"$seeds/gen_run/random-$i"
+  cp -f "$seeds/gen_run/random-$i" "$seeds/interp_vs_jit/random-$i"
+done
 
 # admission_json: byte 0 picks the route (0 validate, 1 audit, 2 validate_raw), byte 1 the policy.
 if [ -d "$shared/fixtures/admission" ]; then
@@ -66,6 +70,21 @@ if [ -d "$shared/fixtures/admission" ]; then
     # JSONPatch mode (byte 0 = 3): the fixture against a slightly different copy of itself.
     { printf '\x03\x00'; cat "$f"; printf '\x00'; sed 's/true/false/; s/"v1"/"v2"/' "$f"; } \
       >"$seeds/admission_json/$base-patch"
+  done
+fi
+
+# http_handler (FuzzedDataProvider): the body first, then the choices read from the end: content
+# type, policy id, route prefix and method (each an index byte, then a byte whose value mod 8 is
+# not 0 meaning "pick from the list"), and last the flags (bit 3: handle twice).
+if [ -d "$shared/fixtures/admission" ]; then
+  for f in "$shared/fixtures/admission"/review_*.json "$shared/fixtures/admission"/req_*.json; do
+    base="$(basename "$f" .json)"
+    for route in 0 1 2; do
+      {
+        if [[ "$base" == review_* ]]; then cat "$f"; else printf '{"request":'; cat "$f"; printf '}'; fi
+        printf "\\x00\\x01\\x00\\x01\\x0$route\\x01\\x00\\x01\\x08"
+      } >"$seeds/http_handler/$base-$route"
+    done
   done
 fi
 
