@@ -16,7 +16,8 @@ namespace tollgate::jit::a64 {
 namespace {
 
 asmjit::JitRuntime& code_runtime() {
-  static asmjit::JitRuntime rt;
+  // Never destroyed: code is freed with its Module, which may die during static destruction.
+  static asmjit::JitRuntime& rt = *new asmjit::JitRuntime;
   return rt;
 }
 
@@ -34,15 +35,19 @@ class ErrorRecorder : public asmjit::ErrorHandler {
 };
 
 // The trampoline's frame: frame record, x19-x28, d8-d15 (AAPCS64 callee-saved), then the
-// previous ctx->saved_sp (nested activations restore it) and padding to 16 bytes.
+// previous ctx->saved_sp and ctx->native_stack_limit (nested activations restore them), the
+// depth at entry (Masm::kEntryDepthSlot) and padding to 16 bytes.
 constexpr int32_t kSavedGp = 16;
 constexpr int32_t kSavedFp = kSavedGp + 5 * 16;
 constexpr int32_t kPrevSavedSp = kSavedFp + 4 * 16;
-constexpr int32_t kFrameSize = kPrevSavedSp + 16;
+constexpr int32_t kPrevStackLimit = kPrevSavedSp + 8;
+static_assert(Masm::kEntryDepthSlot == kPrevStackLimit + 8);
+constexpr int32_t kFrameSize = Masm::kEntryDepthSlot + 16;
 
 // uint32_t trampoline(ExecContext* ctx, uint64_t* fp, const void* entry): saves the callee-saved
 // registers and the previous trap-exit stack pointer, pins ctx/fp/memory base/fuel (x25, stored
-// back to ctx->fuel on return and on a trap), calls `entry`.
+// back to ctx->fuel on return and on a trap), lowers the stack limit to enforce the call depth
+// (masm_a64.hpp), calls `entry`.
 // A trap anywhere below jumps to `trap_exit`, which restores the stack pointer saved here, so no
 // generated frame is ever unwound by anything but this code.
 void emit_trampoline(aa::Assembler& as,
@@ -60,16 +65,31 @@ void emit_trampoline(aa::Assembler& as,
     as.stp(aa::d(8 + 2 * i), aa::d(9 + 2 * i), aa::ptr(aa::sp, kSavedFp + 16 * i));
   as.ldr(aa::x16, aa::ptr(aa::x0, ctx_offset::kSavedSp));
   as.str(aa::x16, aa::ptr(aa::sp, kPrevSavedSp));
+  as.ldr(aa::x16, aa::ptr(aa::x0, ctx_offset::kNativeStackLimit));
+  as.str(aa::x16, aa::ptr(aa::sp, kPrevStackLimit));
+  as.ldr(aa::w17, aa::ptr(aa::x0, ctx_offset::kDepthLeft));
+  as.str(aa::x17, aa::ptr(aa::sp, Masm::kEntryDepthSlot));
   as.mov(aa::x16, aa::sp);
   as.str(aa::x16, aa::ptr(aa::x0, ctx_offset::kSavedSp));
   as.mov(ctx, aa::x0);
   as.mov(aa::x(Masm::kFrame), aa::x1);
   as.ldr(aa::x(Masm::kMemory), aa::ptr(ctx, ctx_offset::kMemBase));
   as.ldr(aa::x(Masm::kFuel), aa::ptr(ctx, ctx_offset::kFuel));
+  // Frame k (k = 1 for `entry`) has sp = T - 16k after its prologue's push: allow k <= depth.
+  const asmjit::Label native_binds = as.newLabel();
+  as.subs(aa::x16, aa::x16, aa::x17, aa::lsl(4));
+  as.b(asmjit::arm::CondCode::kLO, native_binds);
+  as.ldr(aa::x15, aa::ptr(ctx, ctx_offset::kNativeStackLimit));
+  as.cmp(aa::x16, aa::x15);
+  as.b(asmjit::arm::CondCode::kLS, native_binds);
+  as.str(aa::x16, aa::ptr(ctx, ctx_offset::kNativeStackLimit));
+  as.bind(native_binds);
   as.blr(aa::x2);
   as.str(aa::x(Masm::kFuel), aa::ptr(ctx, ctx_offset::kFuel));
   as.mov(aa::w0, 0);
   as.bind(leave);
+  as.ldr(aa::x16, aa::ptr(aa::sp, kPrevStackLimit));
+  as.str(aa::x16, aa::ptr(ctx, ctx_offset::kNativeStackLimit));
   as.ldr(aa::x16, aa::ptr(aa::sp, kPrevSavedSp));
   as.str(aa::x16, aa::ptr(ctx, ctx_offset::kSavedSp));
   for (uint32_t i = 0; i < 4; ++i)

@@ -18,8 +18,14 @@
 // write zero-extends; memory accesses use an i32 address register directly as their index.
 //
 // Frames: each wasm function pushes its frame record (x29, x30) on entry, which keeps sp 16-byte
-// aligned for helper calls. Conditional branches reach +-1 MiB; a function whose code is larger
-// makes asmjit fail, and the module is then refused as a whole (it runs on the interpreter).
+// aligned for helper calls, and nothing else: every wasm frame is exactly 16 bytes of native
+// stack. So call depth costs no counter, as on x86-64: the trampoline lowers
+// ctx->native_stack_limit to max(limit, T - 16 * depth_left), T being sp at its call, and the
+// prologue's one stack compare traps at the same frame the interpreter's depth count would. The
+// depth at entry is kept in the trampoline's frame, and call_helper writes
+// ctx->depth_left = that - (T - sp) / 16 for the helper (nested activations, other tiers).
+// Conditional branches reach +-1 MiB; a function whose code is larger makes asmjit fail, and the
+// module is then refused as a whole (it runs on the interpreter).
 #pragma once
 
 #include <asmjit/arm/a64assembler.h>
@@ -60,6 +66,8 @@ class Masm {
   static constexpr uint8_t kFrame = 27;
   static constexpr uint8_t kMemory = 26;
   static constexpr uint8_t kFuel = 25;
+  /// Where the entry trampoline keeps ctx->depth_left as it was at entry, from ctx->saved_sp.
+  static constexpr int32_t kEntryDepthSlot = 176;
 
   Masm(aa::Assembler& as, asmjit::Label trap_exit) : as_(as), trap_exit_(trap_exit) {}
 
@@ -116,15 +124,13 @@ class Masm {
   // ---- frames and calls ----
   void prologue(uint32_t param_slots, uint32_t local_slots, uint32_t frame_slots) {
     const asmjit::Label exhausted = lab(trap_label(runtime::TrapKind::call_stack_exhausted));
+    // One compare checks both the native stack and the call depth: the trampoline lowered the
+    // limit to where frame depth_left + 1 would start (see the file comment).
     as_.stp(aa::x29, aa::x30, aa::ptr_pre(aa::sp, -16));
     as_.mov(aa::x16, aa::sp);
     as_.ldr(aa::x17, ctx_mem(ctx_offset::kNativeStackLimit));
     as_.cmp(aa::x16, aa::x17);
     as_.b(asmjit::arm::CondCode::kLO, exhausted);
-    as_.ldr(aa::w16, ctx_mem(ctx_offset::kDepthLeft));
-    as_.subs(aa::w16, aa::w16, 1);
-    as_.b(asmjit::arm::CondCode::kLO, exhausted);
-    as_.str(aa::w16, ctx_mem(ctx_offset::kDepthLeft));
     add_imm(aa::x16, aa::x(kFrame), int64_t{8} * frame_slots);
     as_.ldr(aa::x17, ctx_mem(ctx_offset::kValueStackEnd));
     as_.cmp(aa::x16, aa::x17);
@@ -146,9 +152,6 @@ class Masm {
     as_.b(asmjit::arm::CondCode::kNE, loop);
   }
   void epilogue() {
-    as_.ldr(aa::w16, ctx_mem(ctx_offset::kDepthLeft));
-    as_.add(aa::w16, aa::w16, 1);
-    as_.str(aa::w16, ctx_mem(ctx_offset::kDepthLeft));
     as_.ldp(aa::x29, aa::x30, aa::ptr_post(aa::sp, 16));
     as_.ret(aa::x30);
   }
@@ -163,6 +166,14 @@ class Masm {
     add_imm(aa::x(kFrame), aa::x(kFrame), -int64_t{fp_delta});
   }
   void call_helper(const void* fn, std::span<const HelperArg> args) {
+    // ctx->depth_left = depth at entry (in the trampoline's frame at saved_sp) - frames below,
+    // (saved_sp - sp) / 16.
+    as_.ldr(aa::x16, ctx_mem(ctx_offset::kSavedSp));
+    as_.mov(aa::x17, aa::sp);
+    as_.sub(aa::x17, aa::x16, aa::x17);
+    as_.ldr(aa::w16, aa::ptr(aa::x16, kEntryDepthSlot));
+    as_.sub(aa::w16, aa::w16, aa::w17, aa::lsr(4));
+    as_.str(aa::w16, ctx_mem(ctx_offset::kDepthLeft));
     for (size_t i = 0; i < args.size() && i < 8; ++i) {
       const aa::GpX r = aa::x(static_cast<uint32_t>(i));
       const HelperArg& a = args[i];

@@ -496,7 +496,7 @@ trap_exit:
 2:
    )asm", {0x7100083f, 0x540000e2, 0x10000090, 0x2a0103f1, 0x8b110a10, 0xd61f0200, 0x14000002,
            0x14000001}},
-  {"prologue_checks_three_limits_and_zeroes_locals", [](Masm& m) {
+  {"prologue_checks_the_stacks_and_zeroes_locals", [](Masm& m) {
      m.prologue(1, 3, 10);
      m.epilogue();
      m.finish_function(); },
@@ -506,19 +506,12 @@ trap_exit:
     ldr x17, [x28, #64]
     cmp x16, x17
     b.lo 1f
-    ldr w16, [x28, #88]
-    subs w16, w16, #1
-    b.lo 1f
-    str w16, [x28, #88]
     add x16, x27, #80
     ldr x17, [x28, #72]
     cmp x16, x17
     b.hi 1f
     str xzr, [x27, #8]
     str xzr, [x27, #16]
-    ldr w16, [x28, #88]
-    add w16, w16, #1
-    str w16, [x28, #88]
     ldp x29, x30, [sp], #16
     ret
 1:  movz w16, #9
@@ -527,9 +520,8 @@ trap_exit:
     strb w16, [x28, #93]
     b trap_exit
 trap_exit:
-   )asm", {0xa9bf7bfd, 0x910003f0, 0xf9402391, 0xeb11021f, 0x54000203, 0xb9405b90, 0x71000610,
-           0x540001a3, 0xb9005b90, 0x91014370, 0xf9402791, 0xeb11021f, 0x54000108, 0xf900077f,
-           0xf9000b7f, 0xb9405b90, 0x11000610, 0xb9005b90, 0xa8c17bfd, 0xd65f03c0, 0x52800130,
+   )asm", {0xa9bf7bfd, 0x910003f0, 0xf9402391, 0xeb11021f, 0x54000123, 0x91014370, 0xf9402791,
+           0xeb11021f, 0x540000a8, 0xf900077f, 0xf9000b7f, 0xa8c17bfd, 0xd65f03c0, 0x52800130,
            0x39017390, 0x52800030, 0x39017790, 0x14000001}},
   {"calls_move_the_frame_register", [](Masm& m) {
      const Label target = m.new_label();
@@ -573,13 +565,19 @@ trap_exit:
    )asm", {0xf1001739, 0x540000a3, 0xd2822e11, 0xf2a00031, 0xeb110339, 0x54000063, 0x91001739,
            0x14000004, 0x91404739, 0x9105c339, 0x14000001, 0x52800150, 0x39017390, 0x52800030,
            0x39017790, 0x14000001}},
-  {"helper_calls_sync_the_fuel_with_the_context", [](Masm& m) {
+  {"helper_calls_sync_depth_and_fuel_with_the_context", [](Masm& m) {
      const HelperArg args[] = {HelperArg::ctx(), HelperArg::of(7), HelperArg::word(frame(16)),
                                HelperArg::address(frame(24))};
      m.call_helper(reinterpret_cast<const void*>(uintptr_t{0x123456789abc}), args);
      m.check_trapped();
      m.finish_function(); },
    R"asm(
+    ldr x16, [x28, #80]
+    mov x17, sp
+    sub x17, x16, x17
+    ldr w16, [x16, #176]
+    sub w16, w16, w17, lsr #4
+    str w16, [x28, #88]
     mov x0, x28
     movz x1, #7
     ldr x2, [x27, #16]
@@ -594,8 +592,9 @@ trap_exit:
     cbnz w16, 1f
 1:  b trap_exit
 trap_exit:
-   )asm", {0xaa1c03e0, 0xd28000e1, 0xf9400b62, 0x91006363, 0xf9001b99, 0xd2935790, 0xf2aacf10,
-           0xf2c24690, 0xd63f0200, 0xf9401b99, 0x39417790, 0x35000030, 0x14000001}},
+   )asm", {0xf9402b90, 0x910003f1, 0xcb110211, 0xb940b210, 0x4b511210, 0xb9005b90, 0xaa1c03e0,
+           0xd28000e1, 0xf9400b62, 0x91006363, 0xf9001b99, 0xd2935790, 0xf2aacf10, 0xf2c24690,
+           0xd63f0200, 0xf9401b99, 0x39417790, 0x35000030, 0x14000001}},
 };
 // clang-format on
 
@@ -621,6 +620,8 @@ TEST(A64Encoding, ContextLayoutTheCasesAssume) {
   EXPECT_EQ(ctx_offset::kNativeStackLimit, 64);
   EXPECT_EQ(ctx_offset::kValueStackEnd, 72);
   EXPECT_EQ(ctx_offset::kDepthLeft, 88);
+  EXPECT_EQ(ctx_offset::kSavedSp, 80);
+  EXPECT_EQ(Masm::kEntryDepthSlot, 176);
   EXPECT_EQ(ctx_offset::kTrapKind, 92);
   EXPECT_EQ(ctx_offset::kTrapped, 93);
   EXPECT_EQ(static_cast<int>(TrapKind::memory_out_of_bounds), 1);
