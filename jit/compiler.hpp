@@ -27,9 +27,11 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -58,8 +60,22 @@ class FunctionCompiler {
   using TrapKind = runtime::TrapKind;
 
  public:
-  FunctionCompiler(Masm& masm, const ModuleEnv& env, runtime::FuncIdx func)
-      : masm_(masm), env_(env), module_(*env.module), code_(module_.code(func)), func_(func) {}
+  struct Scratch;
+
+  /// `scratch`, when given, is the working memory to use (a driver compiling many functions
+  /// passes the same one each time, so its vectors are allocated once); else the compiler has
+  /// its own.
+  FunctionCompiler(Masm& masm,
+                   const ModuleEnv& env,
+                   runtime::FuncIdx func,
+                   Scratch* scratch = nullptr)
+      : own_(scratch != nullptr ? nullptr : std::make_unique<Scratch>()),
+        s_(scratch != nullptr ? *scratch : *own_),
+        masm_(masm),
+        env_(env),
+        module_(*env.module),
+        code_(module_.code(func)),
+        func_(func) {}
 
   /// Emits the function at its entry label; Error{unsupported} for an operation this JIT lacks.
   runtime::Status compile() {
@@ -68,6 +84,9 @@ class FunctionCompiler {
     labels_.assign(n + 1, Label{});
     label_first_.assign(n + 1, kNoTarget);
     label_count_.assign(n + 1, 0);
+    label_types_.clear();
+    stack_.clear();
+    pinned_.clear();
     for (const runtime::ir::Instr& i : code_.code) {
       switch (i.op) {
         case Op::br:
@@ -126,6 +145,25 @@ class FunctionCompiler {
     bool owned = false;
   };
 
+ public:
+  /// The vectors a function's compilation works in.
+  struct Scratch {
+    std::vector<VarState> stack;
+    std::vector<bool> targets;
+    std::vector<Label> labels;
+    std::vector<uint32_t> label_first;
+    std::vector<uint32_t> label_count;
+    std::vector<ValType> label_types;
+    std::vector<Reg> local_regs;
+    std::vector<uint32_t> pinned;
+    std::vector<int32_t> loop_delta;
+    std::vector<uint64_t> weight;
+    std::vector<uint32_t> order;
+    std::vector<Label> cases;
+    std::vector<std::pair<Label, uint32_t>> case_stubs;
+  };
+
+ private:
   static RegClass class_of(ValType t) {
     return t == ValType::f32 || t == ValType::f64 ? RegClass::fp : RegClass::gp;
   }
@@ -205,7 +243,8 @@ class FunctionCompiler {
     const uint32_t n = static_cast<uint32_t>(code_.code.size());
     local_regs_.assign(code_.local_slots, Reg{});
     // Loop depth of each instruction: a backward branch from pc to t makes [t, pc] a loop.
-    std::vector<int32_t> delta(n + 1, 0);
+    std::vector<int32_t>& delta = s_.loop_delta;
+    delta.assign(n + 1, 0);
     auto backward = [&](uint32_t from, uint32_t to) {
       if (to <= from) {
         ++delta[to];
@@ -230,7 +269,8 @@ class FunctionCompiler {
           break;
       }
     }
-    std::vector<uint64_t> weight(code_.local_slots, 0);
+    std::vector<uint64_t>& weight = s_.weight;
+    weight.assign(code_.local_slots, 0);
     int32_t depth = 0;
     for (uint32_t pc = 0; pc < n; ++pc) {
       depth += delta[pc];
@@ -242,12 +282,16 @@ class FunctionCompiler {
         weight[i.a] += w;
       }
     }
-    std::vector<uint32_t> order;
+    std::vector<uint32_t>& order = s_.order;
+    order.clear();
     for (size_t k = 0; k < code_.local_types.size(); ++k)
       if (weight[code_.local_offsets[k]] != 0)
         order.push_back(static_cast<uint32_t>(k));
-    std::stable_sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
-      return weight[code_.local_offsets[x]] > weight[code_.local_offsets[y]];
+    // Heaviest first, ties in index order (std::sort with the index as tie-break: stable_sort
+    // would allocate a buffer for every function).
+    std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+      const uint64_t wx = weight[code_.local_offsets[x]], wy = weight[code_.local_offsets[y]];
+      return wx != wy ? wx > wy : x < y;
     });
     const auto spare = [](size_t pool_size, uint32_t keep) {
       return pool_size > keep ? static_cast<uint32_t>(pool_size) - keep : 0u;
@@ -653,8 +697,10 @@ class FunctionCompiler {
     done(index_op);
     const Reg index = index_op.reg;
     const uint32_t count = static_cast<uint32_t>(in.b);
-    std::vector<Label> cases;
-    std::vector<std::pair<Label, uint32_t>> stubs;  // (stub, br_targets index)
+    std::vector<Label>& cases = s_.cases;
+    std::vector<std::pair<Label, uint32_t>>& stubs = s_.case_stubs;  // (stub, br_targets index)
+    cases.clear();
+    stubs.clear();
     for (uint32_t k = 0; k <= count; ++k) {
       const runtime::ir::BrTarget& t = code_.br_targets[in.a + k];
       record_target(t.pc, t.keep, t.drop);
@@ -741,11 +787,13 @@ class FunctionCompiler {
                    std::initializer_list<ValType> result_types) {
     before_call();
     const uint32_t base = height() - operands;
-    std::vector<HelperArg> args{HelperArg::ctx()};
+    // ctx, at most two immediates, the operands' address.
+    std::array<HelperArg, 4> args{HelperArg::ctx()};
+    size_t count = 1;
     for (int64_t v : imms)
-      args.push_back(HelperArg::of(v));
-    args.push_back(HelperArg::address(slot_mem(base)));
-    masm_.call_helper(fn, args);
+      args[count++] = HelperArg::of(v);
+    args[count++] = HelperArg::address(slot_mem(base));
+    masm_.call_helper(fn, std::span<const HelperArg>(args.data(), count));
     masm_.check_trapped();
     reload_locals();
     stack_.resize(base);
@@ -1117,6 +1165,8 @@ class FunctionCompiler {
 
   static constexpr int32_t kGlobalBitsOffset = offsetof(runtime::Global, bits);
 
+  std::unique_ptr<Scratch> own_;
+  Scratch& s_;
   Masm& masm_;
   const ModuleEnv& env_;
   const runtime::Module& module_;
@@ -1124,21 +1174,22 @@ class FunctionCompiler {
   runtime::FuncIdx func_;
   uint32_t pc_ = 0;
   bool reachable_ = true;
-  std::vector<VarState> stack_;
+  std::vector<VarState>& stack_ = s_.stack;
   uint32_t gp_used_ = 0;
   uint32_t fp_used_ = 0;
-  std::vector<bool> targets_;
-  std::vector<Label> labels_;
+  std::vector<bool>& targets_ = s_.targets;
+  std::vector<Label>& labels_ = s_.labels;
   /// The stack types every branch to a pc delivers: label_types_[label_first_[pc]...], or
   /// kNoTarget when no branch to it was seen yet.
   static constexpr uint32_t kNoTarget = UINT32_MAX;
-  std::vector<uint32_t> label_first_;
-  std::vector<uint32_t> label_count_;
-  std::vector<ValType> label_types_;
-  std::vector<Reg> local_regs_;  ///< by slot offset: the register a pinned local lives in
+  std::vector<uint32_t>& label_first_ = s_.label_first;
+  std::vector<uint32_t>& label_count_ = s_.label_count;
+  std::vector<ValType>& label_types_ = s_.label_types;
+  std::vector<Reg>& local_regs_ =
+      s_.local_regs;  ///< by slot offset: the register a pinned local lives in
   /// The local.set/tee that result_reg() made the current operation write its result to.
   const runtime::ir::Instr* retarget_ = nullptr;
-  std::vector<uint32_t> pinned_;  ///< indices (in local_types) of the pinned locals
+  std::vector<uint32_t>& pinned_ = s_.pinned;  ///< indices (in local_types) of the pinned locals
 };
 
 template <MacroAssembler Masm>

@@ -24,6 +24,9 @@ struct ExecContext;
 
 struct CompileOptions {
   BoundsMode bounds = BoundsMode::explicit_checks;
+  /// Threads compiling functions at most; 0: as many as the hardware has. Small modules compile
+  /// on the calling thread whatever this says (jit/module_compiler.hpp).
+  uint32_t threads = 0;
 };
 
 /// Machine code for every defined function of one module, plus its entry trampoline.

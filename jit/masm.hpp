@@ -44,6 +44,20 @@ enum class OperandSize : uint8_t { s8, s16, s32, s64 };
 struct Label {
   uint32_t id = UINT32_MAX;
   bool valid() const { return id != UINT32_MAX; }
+  /// The entry of defined function `def_index` compiled in another chunk (jit/module_compiler.hpp):
+  /// only ever a `call_wasm` target, which the masm emits as a call the driver patches later.
+  static Label far_function(uint32_t def_index) { return Label{kFarBit | def_index}; }
+  bool far() const { return valid() && (id & kFarBit) != 0; }
+  uint32_t far_index() const { return id & ~kFarBit; }
+  static constexpr uint32_t kFarBit = 1u << 31;
+};
+
+/// A far call the masm emitted (`call_wasm` to a `Label::far_function`): the call instruction
+/// ends at `site` (an offset in the masm's code buffer; the driver patches its displacement)
+/// and targets defined function `callee`.
+struct FarCall {
+  uint32_t site = 0;
+  uint32_t callee = 0;
 };
 
 /// base + disp; `base` is a gp register (often the pinned frame or context register).

@@ -2,7 +2,8 @@
 # Runs spec_runner on every converted spec script and prints a per-file table and one total line.
 # SPDX-License-Identifier: Apache-2.0
 #
-# Usage: run_all.sh [--tier T] [--simd run|skip] [--timeout SECONDS] RUNNER JSON_ROOT
+# Usage: run_all.sh [--tier T] [--jit-bounds explicit|guard] [--simd run|skip] [--timeout SECONDS]
+#                   RUNNER JSON_ROOT
 # JSON_ROOT holds one folder per .wast (NAME/NAME.json), as spec-tests/meson.build lays them out.
 # `--simd` applies to the simd_* files only. Each file runs in its own process under `timeout`, so
 # a crash or hang shows up as that file's status and the rest still run.
@@ -10,21 +11,23 @@ set -u
 tier=interp
 simd=run
 limit=600
+bounds=
 while [ $# -gt 2 ]; do
   case "$1" in
     --tier) tier=$2; shift 2 ;;
     --simd) simd=$2; shift 2 ;;
+    --jit-bounds) bounds=$2; shift 2 ;;
     --timeout) limit=$2; shift 2 ;;
     *) echo "run_all.sh: unexpected argument $1" >&2; exit 2 ;;
   esac
 done
 if [ $# -ne 2 ]; then
-  echo "usage: run_all.sh [--tier T] [--simd run|skip] [--timeout S] RUNNER JSON_ROOT" >&2
+  echo "usage: run_all.sh [--tier T] [--jit-bounds explicit|guard] [--simd run|skip] [--timeout S] RUNNER JSON_ROOT" >&2
   exit 2
 fi
 runner=$1
 root=$2
-log_dir="$(dirname "$root")/logs-$tier"
+log_dir="$(dirname "$root")/logs-$tier${bounds:+-$bounds}"
 mkdir -p "$log_dir"
 
 total_pass=0 total_fail=0 total_skip=0 bad_files=0 files=0
@@ -35,7 +38,8 @@ for dir in "$root"/*/; do
   [ -f "$json" ] || continue
   files=$((files + 1))
   extra=""
-  case "$name" in simd_*) extra="--simd $simd" ;; esac
+  [ -n "$bounds" ] && extra="--jit-bounds $bounds"
+  case "$name" in simd_*) extra="$extra --simd $simd" ;; esac
   log="$log_dir/$name.log"
   # shellcheck disable=SC2086
   timeout "$limit" "$runner" --tier "$tier" $extra "$json" >"$log" 2>&1

@@ -1,14 +1,17 @@
-// x86-64 backend: the entry trampoline, whole-module compilation and the code's lifetime.
+// x86-64 backend: the entry trampoline and the chunks the module driver compiles functions into.
 // SPDX-License-Identifier: Apache-2.0
 #include "jit/x64/backend_x64.hpp"
 
 #include <asmjit/asmjit.h>
 
 #include <cstdio>
-#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
-#include "jit/compiler.hpp"
+#include "jit/module_compiler.hpp"
 #include "jit/x64/masm_x64.hpp"
 
 namespace tollgate::jit::x64 {
@@ -16,19 +19,13 @@ namespace {
 
 namespace ax = asmjit::x86;
 
-asmjit::JitRuntime& code_runtime() {
-  // Never destroyed: code is freed with its Module, which may die during static destruction.
-  static asmjit::JitRuntime& rt = *new asmjit::JitRuntime;
-  return rt;
-}
-
 // Records the first asmjit failure so compilation reports it as an Error instead of going on.
 class ErrorRecorder : public asmjit::ErrorHandler {
  public:
   void handleError(asmjit::Error err, const char* message, asmjit::BaseEmitter*) override {
     if (error == asmjit::kErrorOk) {
       error = err;
-      text = message;
+      text = message != nullptr && message[0] != '\0' ? message : "error";
     }
   }
   asmjit::Error error = asmjit::kErrorOk;
@@ -106,75 +103,71 @@ bool host_supported() {
   return f.hasSSE4_1() && f.hasLZCNT() && f.hasBMI() && f.hasPOPCNT();
 }
 
+namespace {
+
+// One chunk of a module's functions (jit/module_compiler.hpp): its own code buffer, starting
+// with a copy of the trampoline and trap exit its functions' stubs jump to.
+class Chunk {
+ public:
+  Chunk(bool dump, size_t instrs) {
+    holder_.init(asmjit::Environment::host());
+    // Growing the code buffer as it fills copies it again and again: start near its final size
+    // (about 8 bytes of x86-64 per IR instruction).
+    holder_.reserveBuffer(&holder_.textSection()->buffer(), 8 * instrs + 4096);
+    holder_.setErrorHandler(&errors_);
+    if (dump)
+      holder_.setLogger(&dump_);
+    as_.emplace(&holder_);
+    trampoline_ = as_->newLabel();
+    trap_exit_ = as_->newLabel();
+    oob_ = as_->newLabel();
+    emit_trampoline(*as_, trampoline_, trap_exit_, oob_);
+  }
+
+  Label new_label() { return Label{as_->newLabel().id()}; }
+  void begin_function() { as_->align(asmjit::AlignMode::kCode, 16); }
+  Masm masm() { return Masm(*as_, trap_exit_, &far_calls_); }
+  const std::string& error() const { return errors_.text; }
+  size_t finish() {
+    holder_.flatten();
+    holder_.resolveUnresolvedLinks();
+    return holder_.codeSize();
+  }
+  size_t offset(Label l) const { return holder_.labelOffsetFromBase(l.id); }
+  size_t trampoline_offset() const { return holder_.labelOffsetFromBase(trampoline_); }
+  size_t oob_offset() const { return holder_.labelOffsetFromBase(oob_); }
+  std::span<const FarCall> far_calls() const { return far_calls_; }
+  void copy_to(uint8_t* dst, uintptr_t address) {
+    holder_.relocateToBase(address);
+    holder_.copyFlattenedData(dst, holder_.codeSize());
+  }
+  /// `call rel32` ending at `site`: the displacement to `target`.
+  static void patch_far_call(uint8_t* code, size_t site, size_t target) {
+    const auto rel =
+        static_cast<int32_t>(static_cast<int64_t>(target) - static_cast<int64_t>(site));
+    std::memcpy(code + site - 4, &rel, 4);
+  }
+  static void flush_icache(void*, size_t) {}  // x86 keeps instruction fetch coherent
+
+ private:
+  asmjit::CodeHolder holder_;
+  ErrorRecorder errors_;
+  asmjit::FileLogger dump_{stderr};
+  std::optional<ax::Assembler> as_;
+  asmjit::Label trampoline_, trap_exit_, oob_;
+  std::vector<FarCall> far_calls_;
+};
+
+}  // namespace
+
 runtime::Result<std::shared_ptr<const CompiledModule>> compile_module(
     const runtime::Module& module,
     const CompileOptions& options) {
   if (!host_supported())
     return runtime::Error{runtime::ErrorKind::unsupported, 0,
                           "jit: this CPU lacks SSE4.1, LZCNT, BMI1 or POPCNT"};
-  asmjit::JitRuntime& rt = code_runtime();
-  asmjit::CodeHolder holder;
-  holder.init(rt.environment());
-  ErrorRecorder errors;
-  holder.setErrorHandler(&errors);
-  // TOLLGATE_JIT_DUMP=1 prints the generated assembly to stderr (for reading the code quality).
-  asmjit::FileLogger dump(stderr);
-  if (const char* env = std::getenv("TOLLGATE_JIT_DUMP"); env != nullptr && env[0] == '1')
-    holder.setLogger(&dump);
-  // Growing the code buffer as it fills copies it again and again: start near its final size
-  // (about 8 bytes of x86-64 per IR instruction).
-  size_t instrs = 0;
-  for (const runtime::ir::FuncCode& code : module.codes)
-    instrs += code.code.size();
-  holder.reserveBuffer(&holder.textSection()->buffer(), 8 * instrs + 4096);
-  ax::Assembler as(&holder);
-
-  const asmjit::Label trampoline = as.newLabel();
-  const asmjit::Label trap_exit = as.newLabel();
-  const asmjit::Label oob = as.newLabel();
-  emit_trampoline(as, trampoline, trap_exit, oob);
-
-  const size_t n = module.codes.size();
-  std::vector<Label> entries;
-  entries.reserve(n);
-  for (size_t i = 0; i < n; ++i)
-    entries.push_back(Label{as.newLabel().id()});
-  ModuleEnv env{&module, entries, options.bounds};
-  for (size_t i = 0; i < n; ++i) {
-    as.align(asmjit::AlignMode::kCode, 16);
-    Masm masm(as, trap_exit);
-    FunctionCompiler<Masm> compiler(masm, env,
-                                    static_cast<runtime::FuncIdx>(module.num_imported_funcs + i));
-    TG_TRY(compiler.compile());
-    if (errors.error != asmjit::kErrorOk)
-      break;
-  }
-  if (errors.error != asmjit::kErrorOk)
-    return runtime::Error{runtime::ErrorKind::unsupported, 0, "jit: asmjit: " + errors.text};
-
-  void* base = nullptr;
-  if (rt.add(&base, &holder) != asmjit::kErrorOk)
-    return runtime::Error{runtime::ErrorKind::resource, 0, "jit: cannot map executable code"};
-  const size_t size = holder.codeSize();
-  const bool guarded = options.bounds == BoundsMode::guard_region;
-  std::shared_ptr<void> code(base, [guarded](void* p) {
-    if (guarded)
-      unregister_code_range(p);
-    code_runtime().release(p);
-  });
-  auto at = [&](uint32_t label) {
-    return static_cast<const void*>(static_cast<const uint8_t*>(base) +
-                                    holder.labelOffsetFromBase(label));
-  };
-  std::vector<const void*> addresses;
-  addresses.reserve(n);
-  for (const Label& l : entries)
-    addresses.push_back(at(l.id));
-  if (guarded && !register_code_range(base, size, at(oob.id())))
-    return runtime::Error{runtime::ErrorKind::resource, 0, "jit: too many guard-region modules"};
-  auto tramp = reinterpret_cast<CompiledModule::Trampoline>(const_cast<void*>(at(trampoline.id())));
-  return std::make_shared<const CompiledModule>(module, options.bounds, std::move(code), tramp,
-                                                std::move(addresses), size);
+  return compile_module_chunked<Chunk>(
+      module, options, CodeRangeHooks{&register_code_range, &unregister_code_range});
 }
 
 }  // namespace tollgate::jit::x64

@@ -30,9 +30,9 @@
 
 #include <asmjit/asmjit.h>
 
+#include <algorithm>
 #include <array>
 #include <limits>
-#include <map>
 #include <span>
 #include <utility>
 #include <vector>
@@ -51,6 +51,13 @@ constexpr Reg xmmr(uint8_t code) {
   return Reg{code, RegClass::fp};
 }
 
+/// Number of runtime::TrapKind enumerators.
+inline constexpr size_t kTrapKinds = 0
+#define TG_TRAP(name, message) +1
+#include "runtime/traps.def"
+#undef TG_TRAP
+    ;
+
 class Masm {
  public:
   static constexpr std::array<Reg, 8> kAllocatableGp = {gpr(3), gpr(6),  gpr(7),  gpr(8),
@@ -59,7 +66,10 @@ class Masm {
       xmmr(0), xmmr(1), xmmr(2), xmmr(3),  xmmr(4),  xmmr(5),  xmmr(6),
       xmmr(7), xmmr(8), xmmr(9), xmmr(10), xmmr(11), xmmr(12), xmmr(13)};
 
-  Masm(ax::Assembler& as, asmjit::Label trap_exit) : as_(as), trap_exit_(trap_exit) {}
+  /// `far_calls` collects the calls to far functions (jit/module_compiler.hpp); without it
+  /// every call_wasm target must be a label of this assembler.
+  Masm(ax::Assembler& as, asmjit::Label trap_exit, std::vector<FarCall>* far_calls = nullptr)
+      : as_(as), trap_exit_(trap_exit), far_calls_(far_calls) {}
 
   Reg fp() const { return gpr(14); }
   Reg ctx() const { return gpr(15); }
@@ -70,11 +80,9 @@ class Masm {
   void bind(Label l) { as_.bind(lab(l)); }
   void jump(Label l) { as_.jmp(lab(l)); }
   Label trap_label(runtime::TrapKind kind) {
-    auto it = traps_.find(kind);
-    if (it != traps_.end())
-      return it->second;
-    const Label l = new_label();
-    traps_.emplace(kind, l);
+    Label& l = traps_[static_cast<size_t>(kind)];
+    if (!l.valid())
+      l = new_label();
     return l;
   }
   void branch_cmp(Cond c, Width w, Reg lhs, Reg rhs, Label l) {
@@ -142,7 +150,14 @@ class Masm {
   void call_wasm(Label target, int32_t fp_delta) {
     if (fp_delta != 0)
       as_.add(ax::r14, fp_delta);
-    as_.call(lab(target));
+    if (target.far()) {
+      // call rel32, the displacement patched by the driver (patch_far_call).
+      as_.db(0xE8);
+      as_.dd(0);
+      far_calls_->push_back(FarCall{static_cast<uint32_t>(as_.offset()), target.far_index()});
+    } else {
+      as_.call(lab(target));
+    }
     if (fp_delta != 0)
       as_.sub(ax::r14, fp_delta);
   }
@@ -194,9 +209,13 @@ class Masm {
   /// Subtracts and branches on the borrow; the out-of-line stub (one per cost) adds the cost
   /// back before trapping, so fuel left is unchanged by a charge that fails.
   void charge_fuel(uint32_t cost) {
-    auto it = fuel_stubs_.find(cost);
-    if (it == fuel_stubs_.end())
-      it = fuel_stubs_.emplace(cost, as_.newLabel()).first;
+    // A function charges a handful of distinct costs: a linear search beats a map.
+    auto it = std::find_if(fuel_stubs_.begin(), fuel_stubs_.end(),
+                           [cost](const auto& s) { return s.first == cost; });
+    if (it == fuel_stubs_.end()) {
+      fuel_stubs_.emplace_back(cost, as_.newLabel());
+      it = fuel_stubs_.end() - 1;
+    }
     if (cost <= static_cast<uint32_t>(std::numeric_limits<int32_t>::max())) {
       as_.sub(ax::rbp, static_cast<int32_t>(cost));
     } else {
@@ -219,13 +238,15 @@ class Masm {
       jump(trap_label(runtime::TrapKind::out_of_fuel));
     }
     fuel_stubs_.clear();
-    for (const auto& [kind, l] : traps_) {
-      bind(l);
+    for (size_t kind = 0; kind < traps_.size(); ++kind) {
+      if (!traps_[kind].valid())
+        continue;
+      bind(traps_[kind]);
       as_.mov(ctx_mem(ctx_offset::kTrapKind, 1), static_cast<uint8_t>(kind));
       as_.mov(ctx_mem(ctx_offset::kTrapped, 1), 1);
       as_.jmp(trap_exit_);
+      traps_[kind] = Label{};
     }
-    traps_.clear();
     for (const auto& [table, cases] : tables_) {
       as_.align(asmjit::AlignMode::kData, 8);
       as_.bind(table);
@@ -958,8 +979,11 @@ class Masm {
 
   ax::Assembler& as_;
   asmjit::Label trap_exit_;
-  std::map<runtime::TrapKind, Label> traps_;
-  std::map<uint32_t, asmjit::Label> fuel_stubs_;  ///< by cost: restore the fuel, then trap
+  std::vector<FarCall>* far_calls_;
+  /// By kind: the function's stub setting the trap and leaving (Label{} until used).
+  std::array<Label, kTrapKinds> traps_{};
+  /// By cost: restore the fuel, then trap.
+  std::vector<std::pair<uint32_t, asmjit::Label>> fuel_stubs_;
   std::vector<std::pair<asmjit::Label, std::vector<Label>>> tables_;
 };
 

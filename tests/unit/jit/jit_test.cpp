@@ -654,5 +654,86 @@ TEST(jit, host_function_reenters_the_jit) {
   EXPECT_EQ(again.values.at(0).i32, 103u);
 }
 
+// A module big enough for the module driver to cut into chunks compiled on several threads:
+// `n` functions, each padded with arithmetic, calling across the module directly (to the next
+// function), indirectly (through the table, far away) and recursively (itself). Function k
+// returns a function of its argument, so the interpreter gives each call's expected value.
+std::string many_functions_wat(uint32_t n, uint32_t padding) {
+  std::string wat = "(module (type $t (func (param i32) (result i32))) (memory 1)\n";
+  wat += "(table " + std::to_string(n) + " funcref)\n(elem (i32.const 0)";
+  for (uint32_t k = 0; k < n; ++k)
+    wat += " $f" + std::to_string(k);
+  wat += ")\n";
+  for (uint32_t k = 0; k < n; ++k) {
+    const std::string ks = std::to_string(k);
+    wat += "(func $f" + ks + " (type $t) (local i32)\n";
+    wat += "  (if (i32.eqz (local.get 0)) (then (return (i32.const " + ks + "))))\n";
+    wat += "  (local.set 1 (i32.const " + ks + "))\n";
+    for (uint32_t p = 0; p < padding; ++p)
+      wat += "  (local.set 1 (i32.xor (i32.mul (local.get 1) (i32.const 31)) (local.get 0)))\n";
+    const std::string arg = "(i32.sub (local.get 0) (i32.const 1))";
+    switch (k % 3) {
+      case 0:  // direct, to the next function (the last one wraps to the first)
+        wat += "  (i32.add (local.get 1) (call $f" + std::to_string((k + 1) % n) + " " + arg + "))";
+        break;
+      case 1:  // indirect, to a function far away
+        wat += "  (i32.add (local.get 1) (call_indirect (type $t) " + arg + " (i32.const " +
+               std::to_string((k * 7 + n / 2) % n) + ")))";
+        break;
+      default:  // recursive, then direct backwards
+        wat += "  (i32.add (call $f" + ks + " (i32.shr_u (local.get 0) (i32.const 1))) (call $f" +
+               std::to_string((k + n - 1) % n) + " " + arg + "))";
+        break;
+    }
+    wat += ")\n";
+  }
+  // Traps far from the trampoline's chunk: a memory access past the end and `unreachable`.
+  wat +=
+      "(func $oob (param i32) (result i32) (i32.load (i32.add (local.get 0) (i32.const 65532))))\n";
+  wat +=
+      "(func $stop (param i32) (result i32) (if (local.get 0) (then unreachable)) (i32.const 1))\n";
+  wat += "(func (export \"first\") (param i32) (result i32) (call $f0 (local.get 0)))\n";
+  wat += "(func (export \"middle\") (param i32) (result i32) (call $f" + std::to_string(n / 2) +
+         " (local.get 0)))\n";
+  wat +=
+      "(func (export \"last\") (param i32) (result i32) (call_indirect (type $t) (local.get 0) "
+      "(i32.const " +
+      std::to_string(n - 1) + ")))\n";
+  wat += "(func (export \"oob\") (param i32) (result i32) (call $oob (local.get 0)))\n";
+  wat += "(func (export \"stop\") (param i32) (result i32) (call $stop (local.get 0))))\n";
+  return wat;
+}
+
+class jit_parallel : public ::testing::TestWithParam<BoundsMode> {};
+
+TEST_P(jit_parallel, calls_across_chunks_compiled_on_several_threads) {
+  const std::string wat = many_functions_wat(600, 24);
+  CompileOptions options;
+  options.bounds = GetParam();
+  options.threads = 8;  // capped by the hardware's threads
+  BothTiers t(wat, options);
+  ASSERT_TRUE(t.module);
+  size_t instrs = 0;
+  for (const runtime::ir::FuncCode& code : t.module->codes)
+    instrs += code.code.size();
+  // Enough IR for more than one thread (jit/module_compiler.hpp's threshold), so several
+  // chunks.
+  EXPECT_GE(instrs, 4 * size_t{16384});
+  for (uint32_t arg : {0u, 1u, 2u, 3u, 7u, 12u})
+    for (const char* entry : {"first", "middle", "last"})
+      t.same(entry, {i32(arg)});
+  t.same("first", {i32(9)}, 1'000'000);  // fuel left compared too
+  t.same("middle", {i32(9)}, 2'000);     // runs out of fuel in some chunk
+  EXPECT_EQ(t.same("oob", {i32(0)}).values.at(0).i32, 0u);
+  EXPECT_EQ(t.same("oob", {i32(3)}).trap->kind, TrapKind::memory_out_of_bounds);
+  EXPECT_EQ(t.same("stop", {i32(1)}).trap->kind, TrapKind::unreachable);
+  // The same code after a trap (the trap exit of another chunk restored the trampoline's state).
+  t.same("last", {i32(5)});
+}
+
+INSTANTIATE_TEST_SUITE_P(bounds,
+                         jit_parallel,
+                         ::testing::Values(BoundsMode::explicit_checks, BoundsMode::guard_region));
+
 }  // namespace
 }  // namespace tollgate::jit
