@@ -5,6 +5,9 @@
 #include <charconv>
 #include <cmath>
 #include <regex>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
 
 #include "hostabi/kubewarden/protocol.hpp"
 
@@ -92,6 +95,45 @@ runtime::Result<json::value> convert(const YAML::Node& node, std::size_t depth) 
   return json::value(nullptr);
 }
 
+/// Ignores every event: only the number of documents the parser reports matters.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&,
+                const std::string&,
+                YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&,
+                       const std::string&,
+                       YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&,
+                  const std::string&,
+                  YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+/// Debian's yaml-cpp 0.7 keeps reporting empty documents without consuming input after a `,`
+/// outside a flow collection (`,g:`; yaml-cpp issue 1040, fixed upstream after 0.7), so
+/// `LoadAll` collects them until memory runs out: a 5-byte policies.yml would take the server
+/// down. The same parser, run first with nothing built and a cap on documents, finds such text.
+constexpr int kMaxYamlDocuments = 10'000;
+
+bool too_many_documents(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  for (int documents = 0; parser.HandleNextDocument(counter); ++documents)
+    if (documents >= kMaxYamlDocuments)
+      return true;
+  return false;
+}
+
 /// Whether a plain scalar would read back as something other than this string.
 bool needs_quotes(std::string_view text) {
   if (text.empty())
@@ -112,6 +154,10 @@ runtime::Result<json::value> yaml_to_json(const YAML::Node& node) {
 runtime::Result<std::vector<json::value>> parse_yaml_documents(std::string_view text) {
   std::vector<json::value> documents;
   try {
+    if (too_many_documents(text))
+      return yaml_error("YAML: more than " + std::to_string(kMaxYamlDocuments) +
+                        " documents (or a stray ',' that yaml-cpp 0.7 reads as endless empty "
+                        "documents)");
     for (const YAML::Node& node : YAML::LoadAll(std::string(text))) {
       auto value = yaml_to_json(node);
       if (!value)

@@ -133,6 +133,14 @@ TEST(config, errors) {
   expect_error("p: {module: x.wasm\n", "");  // YAML syntax error
 }
 
+// yaml-cpp 0.7 reads a stray ',' as endless empty documents (fuzz/corpus/policies_yml/
+// regress-yaml-cpp-*): each must be an error, not a server that eats its memory and hangs.
+TEST(config, stray_comma_that_makes_yaml_cpp_loop_is_an_error) {
+  expect_error(",g:\n", "documents");
+  expect_error(std::string("{\x02!(2(") + std::string(15, '\xff') + ") },\"h||os },\"h||ost",
+               "documents");
+}
+
 TEST(config, group_errors) {
   expect_error("g:\n  expression: a()\n  policies:\n    a: {module: a.wasm}\n",
                "missing field `message`");
