@@ -1,0 +1,22 @@
+;; tollgate's own script, run like the spec suite on every tier: (v + k) & m range checks and (k << v) & m bit tests, with wrapping adds and shift counts >= 32.
+;; Expected values follow from the spec's semantics of the plain instructions (checked by hand).
+(module
+  (func (export "am") (param $x i32) (result i32)
+    (i32.and (i32.add (local.get $x) (i32.const -48)) (i32.const 255)))
+  (func (export "am2") (param $x i32) (result i32)
+    (i32.and (i32.add (local.get $x) (i32.const 0x7fffffff)) (i32.const 0xf0000001)))
+  (func (export "bt") (param $x i32) (result i32)
+    (i32.and (i32.shl (i32.const 1) (local.get $x)) (i32.const 0x800013)))
+  (func (export "bt2") (param $x i32) (result i32)
+    (i32.and (i32.shl (i32.const 0xffffffff) (local.get $x)) (i32.const 0xff00ff00)))
+)
+(assert_return (invoke "am" (i32.const 57)) (i32.const 9))
+(assert_return (invoke "am" (i32.const 10)) (i32.const 218))
+(assert_return (invoke "am2" (i32.const 2)) (i32.const 0x80000001))
+(assert_return (invoke "am2" (i32.const 0x90000000)) (i32.const 1))
+(assert_return (invoke "bt" (i32.const 0)) (i32.const 1))
+(assert_return (invoke "bt" (i32.const 23)) (i32.const 0x800000))
+(assert_return (invoke "bt" (i32.const 55)) (i32.const 0x800000))
+(assert_return (invoke "bt" (i32.const 2)) (i32.const 0))
+(assert_return (invoke "bt2" (i32.const 36)) (i32.const 0xff00ff00))
+(assert_return (invoke "bt2" (i32.const 12)) (i32.const 0xff00f000))

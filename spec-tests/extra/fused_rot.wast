@@ -1,0 +1,20 @@
+;; tollgate's own script, run like the spec suite on every tier: xors of rotations and shifts of one value (SHA-2 sigma functions), including a rotated local reused.
+;; Expected values follow from the spec's semantics of the plain instructions (checked by hand).
+(module
+  (func (export "s0") (param $x i32) (result i32)
+    (i32.xor (i32.xor (i32.rotl (local.get $x) (i32.const 25)) (i32.rotl (local.get $x) (i32.const 14))) (i32.shr_u (local.get $x) (i32.const 3))))
+  (func (export "S1") (param $x i32) (result i32)
+    (i32.xor (i32.xor (i32.rotl (local.get $x) (i32.const 26)) (i32.rotl (local.get $x) (i32.const 21))) (i32.rotl (local.get $x) (i32.const 7))))
+  (func (export "r2") (param $x i32) (result i32)
+    (i32.xor (i32.rotl (local.get $x) (i32.const 26)) (i32.rotl (local.get $x) (i32.const 21))))
+  (func (export "r1s") (param $x i32) (result i32)
+    (i32.xor (i32.rotl (local.get $x) (i32.const 15)) (i32.shr_u (local.get $x) (i32.const 10))))
+  (func (export "alias") (param $x i32) (result i32)
+    (local.set $x (i32.rotl (local.get $x) (i32.const 26)))
+    (i32.xor (local.get $x) (i32.rotl (local.get $x) (i32.const 21))))
+)
+(assert_return (invoke "s0" (i32.const 305419896)) (i32.const -402856210))
+(assert_return (invoke "S1" (i32.const 305419896)) (i32.const 895593434))
+(assert_return (invoke "r2" (i32.const 305419896)) (i32.const 793417683))
+(assert_return (invoke "r1s" (i32.const 305419896)) (i32.const 725124111))
+(assert_return (invoke "alias" (i32.const 305419896)) (i32.const -881534909))
