@@ -78,6 +78,13 @@ if [ -z "${TG_SKIP_FUZZ:-}" ]; then
   fi
 fi
 
+# The aarch64 build: cross-compiled, its unit tests and the non-SIMD spec suite run under
+# qemu-aarch64 on the interpreter and on the JIT in both bounds modes (TG_SKIP_CROSS=1 skips).
+if [ -z "${TG_SKIP_CROSS:-}" ]; then
+  echo "== aarch64: cross build, unit tests and spec suite under qemu-aarch64 (tools/cross-test.sh)"
+  tools/cross-test.sh || status=1
+fi
+
 # One closing line over every meson test, in the form CI reads.
 python3 - build/meson-logs/testlog.json <<'PY'
 import json, sys
