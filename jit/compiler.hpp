@@ -87,18 +87,30 @@ class FunctionCompiler {
     label_types_.clear();
     stack_.clear();
     pinned_.clear();
-    for (const runtime::ir::Instr& i : code_.code) {
+    // Branch targets, and for pin_locals() the loop depth of each instruction: a backward
+    // branch from pc to t makes [t, pc] a loop (+1 from t, -1 after pc). One pass over the IR.
+    std::vector<int32_t>& delta = s_.loop_delta;
+    delta.assign(n + 1, 0);
+    auto target = [&](uint32_t from, uint32_t to) {
+      targets_[to] = true;
+      if (to <= from) {
+        ++delta[to];
+        --delta[from + 1];
+      }
+    };
+    for (uint32_t pc = 0; pc < n; ++pc) {
+      const runtime::ir::Instr& i = code_.code[pc];
       switch (i.op) {
         case Op::br:
         case Op::br_if:
         case Op::br_unless:
         case Op::br_drop:
         case Op::br_if_drop:
-          targets_[i.a] = true;
+          target(pc, i.a);
           break;
         case Op::br_table:
           for (uint32_t k = 0; k <= static_cast<uint32_t>(i.b); ++k)
-            targets_[code_.br_targets[i.a + k].pc] = true;
+            target(pc, code_.br_targets[i.a + k].pc);
           break;
         default:
           break;
@@ -242,33 +254,9 @@ class FunctionCompiler {
   void pin_locals() {
     const uint32_t n = static_cast<uint32_t>(code_.code.size());
     local_regs_.assign(code_.local_slots, Reg{});
-    // Loop depth of each instruction: a backward branch from pc to t makes [t, pc] a loop.
-    std::vector<int32_t>& delta = s_.loop_delta;
-    delta.assign(n + 1, 0);
-    auto backward = [&](uint32_t from, uint32_t to) {
-      if (to <= from) {
-        ++delta[to];
-        --delta[from + 1];
-      }
-    };
-    for (uint32_t pc = 0; pc < n; ++pc) {
-      const runtime::ir::Instr& i = code_.code[pc];
-      switch (i.op) {
-        case Op::br:
-        case Op::br_if:
-        case Op::br_unless:
-        case Op::br_drop:
-        case Op::br_if_drop:
-          backward(pc, i.a);
-          break;
-        case Op::br_table:
-          for (uint32_t k = 0; k <= static_cast<uint32_t>(i.b); ++k)
-            backward(pc, code_.br_targets[i.a + k].pc);
-          break;
-        default:
-          break;
-      }
-    }
+    if (code_.local_types.empty())
+      return;
+    const std::vector<int32_t>& delta = s_.loop_delta;  // filled by compile()
     std::vector<uint64_t>& weight = s_.weight;
     weight.assign(code_.local_slots, 0);
     int32_t depth = 0;

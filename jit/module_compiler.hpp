@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <barrier>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -65,11 +66,13 @@ struct CodeMapping {
   size_t size = 0;
 };
 
-inline std::optional<CodeMapping> map_code(size_t size) {
+/// `populate`: fault every page in now, in one go (one thread fills it); else the threads
+/// copying the chunks fault their own pages in parallel.
+inline std::optional<CodeMapping> map_code(size_t size, bool populate) {
   const size_t page = 4096;
   size = (size + page - 1) / page * page;
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-                 -1, 0);
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
   if (p == MAP_FAILED)
     return std::nullopt;
   return CodeMapping{p, size};
@@ -121,53 +124,99 @@ runtime::Result<std::shared_ptr<const CompiledModule>> compile_module_chunked(
     size_t size = 0;
   };
   std::vector<Done> done(count);
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    // One front-end state for every function this thread compiles: its vectors keep their
-    // capacity from function to function.
-    typename FunctionCompiler<Masm>::Scratch scratch;
-    std::vector<Label> labels(n);
-    for (size_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < count;) {
-      Done& d = done[c];
-      size_t chunk_instrs = 0;
+  // Filled by `layout` once every chunk is compiled: where each chunk and function goes.
+  std::vector<size_t> base_of(count);
+  std::vector<size_t> entry_offset(n);
+  size_t total = 0;
+  std::optional<detail::CodeMapping> mapping;
+  bool failed = false;
+  const size_t workers = std::min(threads, count);
+  auto layout = [&]() noexcept {
+    for (const Done& d : done)
+      failed = failed || d.error.has_value();
+    if (failed)
+      return;
+    // Chunks one after the other, each 64-byte aligned.
+    for (size_t c = 0; c < count; ++c) {
+      base_of[c] = total;
+      total += (done[c].size + 63) / 64 * 64;
       for (uint32_t i = starts[c]; i < starts[c + 1]; ++i)
-        chunk_instrs += module.codes[i].code.size() + 1;
-      d.chunk = std::make_unique<Chunk>(dump, chunk_instrs);
-      Chunk& chunk = *d.chunk;
-      for (size_t i = 0; i < n; ++i)
-        labels[i] =
-            chunk_of[i] == c ? chunk.new_label() : Label::far_function(static_cast<uint32_t>(i));
-      const ModuleEnv env{&module, labels, options.bounds};
-      for (uint32_t i = starts[c]; i < starts[c + 1]; ++i) {
-        chunk.begin_function();
-        Masm masm = chunk.masm();
-        FunctionCompiler<Masm> compiler(
-            masm, env, static_cast<runtime::FuncIdx>(module.num_imported_funcs + i), &scratch);
-        if (runtime::Status s = compiler.compile(); !s) {
-          d.error = s.error();
-          break;
+        entry_offset[i] = base_of[c] + done[c].chunk->offset(done[c].entries[i - starts[c]]);
+    }
+    mapping = detail::map_code(std::max<size_t>(total, 1), workers == 1);
+    failed = !mapping.has_value();
+  };
+  std::barrier<decltype(layout)> compiled(static_cast<std::ptrdiff_t>(workers), layout);
+  std::atomic<size_t> next{0}, next_copy{0};
+  auto work = [&] {
+    {
+      // One front-end state for every function this thread compiles: its vectors keep their
+      // capacity from function to function.
+      typename FunctionCompiler<Masm>::Scratch scratch;
+      std::vector<Label> labels(n);
+      for (size_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < count;) {
+        Done& d = done[c];
+        size_t chunk_instrs = 0;
+        for (uint32_t i = starts[c]; i < starts[c + 1]; ++i)
+          chunk_instrs += module.codes[i].code.size() + 1;
+        d.chunk = std::make_unique<Chunk>(dump, chunk_instrs);
+        Chunk& chunk = *d.chunk;
+        for (size_t i = 0; i < n; ++i)
+          labels[i] =
+              chunk_of[i] == c ? chunk.new_label() : Label::far_function(static_cast<uint32_t>(i));
+        const ModuleEnv env{&module, labels, options.bounds};
+        for (uint32_t i = starts[c]; i < starts[c + 1]; ++i) {
+          chunk.begin_function();
+          Masm masm = chunk.masm();
+          FunctionCompiler<Masm> compiler(
+              masm, env, static_cast<runtime::FuncIdx>(module.num_imported_funcs + i), &scratch);
+          if (runtime::Status s = compiler.compile(); !s) {
+            d.error = s.error();
+            break;
+          }
+          if (!chunk.error().empty())
+            break;
         }
-        if (!chunk.error().empty())
-          break;
+        if (!d.error && !chunk.error().empty())
+          d.error =
+              runtime::Error{runtime::ErrorKind::unsupported, 0, "jit: asmjit: " + chunk.error()};
+        if (d.error)
+          continue;
+        d.size = chunk.finish();
+        if (!chunk.error().empty()) {
+          d.error =
+              runtime::Error{runtime::ErrorKind::unsupported, 0, "jit: asmjit: " + chunk.error()};
+          continue;
+        }
+        d.entries.assign(labels.begin() + starts[c], labels.begin() + starts[c + 1]);
       }
-      if (!d.error && !chunk.error().empty())
-        d.error =
-            runtime::Error{runtime::ErrorKind::unsupported, 0, "jit: asmjit: " + chunk.error()};
-      if (d.error)
-        continue;
-      d.size = chunk.finish();
-      if (!chunk.error().empty()) {
-        d.error =
-            runtime::Error{runtime::ErrorKind::unsupported, 0, "jit: asmjit: " + chunk.error()};
-        continue;
-      }
-      d.entries.assign(labels.begin() + starts[c], labels.begin() + starts[c + 1]);
+    }
+    compiled.arrive_and_wait();
+    if (failed)
+      return;
+    // Each chunk into its place, its far calls patched (they write only inside it), and its
+    // assembler freed, in parallel.
+    auto* bytes = static_cast<uint8_t*>(mapping->base);
+    for (size_t c; (c = next_copy.fetch_add(1, std::memory_order_relaxed)) < count;) {
+      Chunk& chunk = *done[c].chunk;
+      chunk.copy_to(bytes + base_of[c], reinterpret_cast<uintptr_t>(bytes + base_of[c]));
+      for (const FarCall& f : chunk.far_calls())
+        Chunk::patch_far_call(bytes, base_of[c] + f.site, entry_offset[f.callee]);
+      if (c != 0)
+        done[c].chunk.reset();
     }
   };
   {
     std::vector<std::thread> helpers;
-    for (size_t t = 1; t < std::min(threads, count); ++t)
-      helpers.emplace_back(work);
+    helpers.reserve(workers);
+    for (size_t t = 1; t < workers; ++t) {
+      try {
+        helpers.emplace_back(work);
+      } catch (...) {
+        // No thread to be had: the others take its chunks; it no longer counts at the barrier.
+        compiled.arrive_and_drop();
+      }
+    }
     work();
     for (std::thread& t : helpers)
       t.join();
@@ -175,28 +224,9 @@ runtime::Result<std::shared_ptr<const CompiledModule>> compile_module_chunked(
   for (Done& d : done)
     if (d.error)
       return *d.error;
-
-  // Layout: chunks one after the other, each 64-byte aligned.
-  std::vector<size_t> base_of(count);
-  size_t total = 0;
-  for (size_t c = 0; c < count; ++c) {
-    base_of[c] = total;
-    total += (done[c].size + 63) / 64 * 64;
-  }
-  const std::optional<detail::CodeMapping> mapping = detail::map_code(std::max<size_t>(total, 1));
   if (!mapping)
     return runtime::Error{runtime::ErrorKind::resource, 0, "jit: cannot map executable code"};
   auto* bytes = static_cast<uint8_t*>(mapping->base);
-  std::vector<size_t> entry_offset(n);
-  for (size_t c = 0; c < count; ++c) {
-    Chunk& chunk = *done[c].chunk;
-    chunk.copy_to(bytes + base_of[c], reinterpret_cast<uintptr_t>(bytes + base_of[c]));
-    for (uint32_t i = starts[c]; i < starts[c + 1]; ++i)
-      entry_offset[i] = base_of[c] + chunk.offset(done[c].entries[i - starts[c]]);
-  }
-  for (size_t c = 0; c < count; ++c)
-    for (const FarCall& f : done[c].chunk->far_calls())
-      Chunk::patch_far_call(bytes, base_of[c] + f.site, entry_offset[f.callee]);
   const size_t tramp_offset = done[0].chunk->trampoline_offset();
   const size_t oob_offset = done[0].chunk->oob_offset();
   done.clear();  // the assemblers' memory, before the mapping changes hands
