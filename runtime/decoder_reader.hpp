@@ -8,12 +8,11 @@
 #include <string_view>
 
 #include "runtime/base/result.hpp"
+#include "runtime/utf8.hpp"
 
 namespace tollgate::runtime::detail {
 
-/// Checks https://webassembly.github.io/spec/core/binary/values.html#names: well-formed UTF-8
-/// (no overlong forms, no surrogates, nothing above U+10FFFF).
-bool is_valid_utf8(const uint8_t* p, size_t n);
+using runtime::is_valid_utf8;
 
 /// A cursor over [pos, end) of a module whose first byte is `base`. Reads return false on failure
 /// after recording the first error in the shared sink, so hot paths carry no Result objects.
@@ -199,41 +198,6 @@ inline bool Reader::signed_leb(unsigned bits, int64_t& out) {
     }
   }
   return malformed("integer representation too long");
-}
-
-inline bool is_valid_utf8(const uint8_t* p, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    const uint8_t c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    uint32_t min;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2, cp = c & 0x1F, min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, cp = c & 0x0F, min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-      return false;
-    }
-    if (n - i < len)
-      return false;
-    for (size_t k = 1; k < len; ++k) {
-      const uint8_t cc = p[i + k];
-      if ((cc & 0xC0) != 0x80)
-        return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += len;
-  }
-  return true;
 }
 
 }  // namespace tollgate::runtime::detail

@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "hostabi/kubewarden/protocol.hpp"
+#include "runtime/utf8.hpp"
 #include "server/api/admission_request.hpp"
 
 namespace tollgate::server::api {
@@ -139,6 +140,10 @@ HttpResponse handle(const EvaluationEnvironment& environment, const HttpRequest&
       auto id = percent_decode(segment);
       if (!id)
         return text_error(400, "Invalid URL: cannot percent-decode the policy id");
+      // axum refuses a path parameter that does not decode to UTF-8 the same way; echoing it
+      // into a JSON 404 would make the body invalid JSON.
+      if (!runtime::is_valid_utf8(*id))
+        return text_error(400, "Invalid URL: the policy id is not UTF-8");
       return handle_route(environment, route, *id, request);
     }
     return {404, "text/plain; charset=utf-8", ""};

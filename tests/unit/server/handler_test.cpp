@@ -307,6 +307,21 @@ TEST_F(Handler, unknown_policy_is_404) {
   }
 }
 
+// A policy id is one percent-decoded path segment; axum answers 400 when it is not UTF-8, and it
+// must never reach a JSON body raw (fuzz/corpus/http_handler/regress-404-invalid-utf8).
+TEST_F(Handler, policy_id_that_is_not_utf8_is_400) {
+  for (const char* route : {"/validate/", "/audit/", "/validate_raw/"}) {
+    auto r = post(*env_, std::string(route) + "%FF", "{}");
+    EXPECT_EQ(r.status, 400u) << route;
+    EXPECT_EQ(r.body.find('\xff'), std::string::npos) << route;
+    EXPECT_EQ(
+        post(*env_, std::string(route) + "%C3%A9t%C3%A9", review("review_pod_privileged.json"))
+            .status,
+        404u)
+        << route;
+  }
+}
+
 TEST_F(Handler, malformed_json_is_400) {
   HttpResponse r = post(*env_, "/validate/privileged", "{\"request\": ");
   EXPECT_EQ(r.status, 400u);
