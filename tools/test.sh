@@ -51,9 +51,9 @@ if [ -z "${TG_SKIP_ASAN:-}" ]; then
   fi
 fi
 
-# The runtime's libFuzzer targets for a short time each on the clang build (TG_FUZZ_SECONDS,
-# default 20; TG_SKIP_FUZZ=1 skips). A finding fails the run. The other targets' committed
-# corpora were replayed above (suite fuzz-regress); fuzz/campaign.sh runs long campaigns of all.
+# Every libFuzzer target for a short time on the clang build (TG_FUZZ_SECONDS, default 20;
+# TG_SKIP_FUZZ=1 skips). A finding fails the run. The committed corpora were replayed above on the
+# normal build (suite fuzz-regress); fuzz/campaign.sh runs long campaigns.
 if [ -z "${TG_SKIP_FUZZ:-}" ]; then
   echo "== fuzz targets, ${TG_FUZZ_SECONDS:-20}s each (build-fuzz, clang-14 + libFuzzer + ASan/UBSan)"
   if [ ! -f build-fuzz/build.ninja ]; then
@@ -63,7 +63,8 @@ if [ -z "${TG_SKIP_FUZZ:-}" ]; then
       -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
       -Dcpp_args=-fsanitize=fuzzer-no-link >/dev/null || status=1
   fi
-  fuzz_targets=(decode instantiate_run gen_run)
+  fuzz_targets=(decode instantiate_run gen_run interp_vs_jit wapc_protocol admission_json
+    policies_yml http_handler)
   # shellcheck disable=SC2046
   if ninja -C build-fuzz $(printf 'fuzz/%s_fuzzer ' "${fuzz_targets[@]}") >/dev/null; then
     WORK=build-fuzz/test-run fuzz/campaign.sh "${TG_FUZZ_SECONDS:-20}" "${fuzz_targets[@]}" \
