@@ -16,9 +16,9 @@ void add_engine_options(CLI::App& app, EngineFlags& flags) {
       ->envname(std::string(kEngineEnv))
       ->check(CLI::IsMember({"jit", "interp"}));
   app.add_option("--jit-bounds", flags.jit_bounds,
-                 "How JIT code keeps memory accesses in bounds: explicit (a check per access, "
-                 "the default) or guard (the memory's 8 GiB reservation and a fault handler; "
-                 "faster)")
+                 "How JIT code keeps memory accesses in bounds: guard (the default: the memory's "
+                 "8 GiB reservation and a fault handler, no check per access; a memory that "
+                 "cannot get the reservation runs interpreted) or explicit (a check per access)")
       ->envname(std::string(kJitBoundsEnv))
       ->check(CLI::IsMember({"explicit", "guard"}));
 }
@@ -32,8 +32,8 @@ std::optional<const runtime::Engine*> select_engine(const EngineFlags& flags) {
     std::fprintf(stderr, "tollgate: --engine jit: this host has no JIT backend\n");
     return std::nullopt;
   }
-  return &jit::engine(flags.jit_bounds == "guard" ? jit::BoundsMode::guard_region
-                                                  : jit::BoundsMode::explicit_checks);
+  return &jit::engine(flags.jit_bounds == "explicit" ? jit::BoundsMode::explicit_checks
+                                                     : jit::BoundsMode::guard_region);
 }
 
 std::string engine_name(const runtime::Engine* engine) {

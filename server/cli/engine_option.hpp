@@ -19,7 +19,7 @@ inline constexpr std::string_view kJitBoundsEnv = "TOLLGATE_JIT_BOUNDS";
 
 struct EngineFlags {
   std::string engine;      ///< "jit", "interp" or "" (the default)
-  std::string jit_bounds;  ///< "explicit", "guard" or "" (explicit)
+  std::string jit_bounds;  ///< "explicit", "guard" or "" (guard)
 };
 
 /// Registers `--engine` and `--jit-bounds` on `app`, writing into `flags`.

@@ -1,4 +1,4 @@
-# `--engine interp`, `--engine jit` and `--engine jit --jit-bounds guard` give the same output:
+# `--engine interp`, `--engine jit` (guard region by default) and `--engine jit --jit-bounds explicit` give the same output:
 # `tollgate run` on every example policy and fixture of expectations.json, `tollgate wasm run` on
 # small modules (results, traps, fuel).
 # SPDX-License-Identifier: Apache-2.0
@@ -28,11 +28,11 @@ def with_engine(args, engine):
 def same_on_both(label, args):
     interp = tollgate(with_engine(args, ["--engine", "interp"]))
     jit = tollgate(with_engine(args, ["--engine", "jit"]))
-    guard = tollgate(with_engine(args, ["--engine", "jit", "--jit-bounds", "guard"]))
-    ok = interp == jit == guard
+    explicit = tollgate(with_engine(args, ["--engine", "jit", "--jit-bounds", "explicit"]))
+    ok = interp == jit == explicit
     print(f"{'ok' if ok else 'FAIL'}: {label}")
     if not ok:
-        print(f"    interp: {interp!r}\n    jit:    {jit!r}\n    guard:  {guard!r}")
+        print(f"    interp: {interp!r}\n    jit:    {jit!r}\n    explicit: {explicit!r}")
         failures.append(label)
     return interp
 
