@@ -19,24 +19,10 @@ packages=(
   libasmjit-dev:arm64 libboost1.81-dev:arm64 libboost-json1.81-dev:arm64
   libssl-dev:arm64 libre2-dev:arm64 libgtest-dev:arm64 libgmock-dev:arm64
 )
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
-  fi
-done
-if ((${#missing[@]})); then
-  echo "cross-test: installing ${missing[*]}"
-  sudo_cmd=()
-  if [ "$(id -u)" != 0 ]; then sudo_cmd=(sudo); fi
-  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-    "${sudo_cmd[@]}" dpkg --add-architecture arm64
-  fi
-  "${sudo_cmd[@]}" apt-get update -qq || exit 1
-  # --no-remove: multiarch lockstep upgrades are fine, removing anything is not.
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-remove \
-    --no-install-recommends "${missing[@]}" || exit 1
-fi
+# shellcheck source=tools/apt-install.sh
+source tools/apt-install.sh
+# --no-remove: multiarch lockstep upgrades are fine, removing anything is not.
+apt_install_missing cross-test --arch arm64 --no-remove -- "${packages[@]}" || exit 1
 
 # meson copies the cross file at setup: a changed one needs a fresh configuration.
 cross=cross/aarch64-linux-gnu.ini

@@ -14,19 +14,9 @@ packages=(
   rustc cargo libstd-rust-dev-wasm32 librust-serde-json-dev librust-serde-derive-dev
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$p")
-  fi
-done
-
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  sudo_cmd=()
-  if [ "$(id -u)" != 0 ]; then sudo_cmd=(sudo); fi
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
+# shellcheck source=tools/apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
+apt_install_missing setup -- "${packages[@]}"
+if ((${#apt_missing[@]} == 0)); then
   echo "setup: all packages present"
 fi
