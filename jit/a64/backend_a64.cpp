@@ -11,6 +11,7 @@
 
 #include "jit/a64/masm_a64.hpp"
 #include "jit/compiler.hpp"
+#include "jit/fault_handler.hpp"
 
 namespace tollgate::jit::a64 {
 namespace {

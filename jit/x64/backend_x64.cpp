@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "jit/fault_handler.hpp"
 #include "jit/module_compiler.hpp"
 #include "jit/x64/masm_x64.hpp"
 

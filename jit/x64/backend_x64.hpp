@@ -11,11 +11,6 @@ namespace tollgate::jit::x64 {
 /// Whether this CPU has what the backend emits (SSE4.1 rounding, LZCNT, TZCNT, POPCNT).
 bool host_supported();
 
-/// Guard-region mode: makes faults at pc in [begin, begin+size) resume at `oob_stub`. False when
-/// the fixed registry is full (the module then cannot use this mode).
-bool register_code_range(const void* begin, size_t size, const void* oob_stub);
-void unregister_code_range(const void* begin);
-
 runtime::Result<std::shared_ptr<const CompiledModule>> compile_module(
     const runtime::Module& module,
     const CompileOptions& options);

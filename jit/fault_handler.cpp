@@ -1,12 +1,14 @@
-// Guard-region mode on x86-64: turns a fault inside generated code into the spec's trap.
+// Guard-region mode: turns a fault inside generated code into the spec's trap, on every backend.
 // SPDX-License-Identifier: Apache-2.0
 //
 // With BoundsMode::guard_region, loads and stores skip their bounds check: every address a guest
 // can form (32-bit index + 32-bit offset + access size) lands in its memory's 8 GiB reservation,
 // whose pages beyond the current size are PROT_NONE. The SIGSEGV/SIGBUS handler below acts only
 // when the faulting instruction lies in a registered code range: it resumes at that module's
-// out-of-bounds stub (which stores the trap in the context, still in r15, and leaves through the
-// trampoline). Any other fault goes to the handler that was installed before ours.
+// out-of-bounds stub (which stores the trap in the context, still in its pinned register, and
+// leaves through the trampoline). Any other fault goes to the handler installed before ours.
+#include "jit/fault_handler.hpp"
+
 #include <signal.h>
 #include <ucontext.h>
 
@@ -14,10 +16,27 @@
 #include <cstdint>
 #include <mutex>
 
-#include "jit/x64/backend_x64.hpp"
-
-namespace tollgate::jit::x64 {
+namespace tollgate::jit {
 namespace {
+
+// The only ISA-specific part: where the interrupted context keeps its program counter.
+#if defined(__x86_64__)
+uintptr_t fault_pc(const ucontext_t* uc) {
+  return static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+}
+void resume_at(ucontext_t* uc, uintptr_t pc) {
+  uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(pc);
+}
+#elif defined(__aarch64__)
+uintptr_t fault_pc(const ucontext_t* uc) {
+  return static_cast<uintptr_t>(uc->uc_mcontext.pc);
+}
+void resume_at(ucontext_t* uc, uintptr_t pc) {
+  uc->uc_mcontext.pc = pc;
+}
+#else
+#error "guard-region faults: no backend for this ISA"
+#endif
 
 struct CodeRange {
   std::atomic<uintptr_t> begin{0};
@@ -50,11 +69,11 @@ void forward(int sig, siginfo_t* info, void* context) {
 
 void on_fault(int sig, siginfo_t* info, void* context) {
   auto* uc = static_cast<ucontext_t*>(context);
-  const auto pc = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+  const uintptr_t pc = fault_pc(uc);
   for (CodeRange& r : g_ranges) {
     const uintptr_t begin = r.begin.load(std::memory_order_acquire);
     if (begin != 0 && pc >= begin && pc < r.end.load(std::memory_order_relaxed)) {
-      uc->uc_mcontext.gregs[REG_RIP] = static_cast<greg_t>(r.stub.load(std::memory_order_relaxed));
+      resume_at(uc, r.stub.load(std::memory_order_relaxed));
       return;
     }
   }
@@ -99,4 +118,4 @@ void unregister_code_range(const void* begin) {
   }
 }
 
-}  // namespace tollgate::jit::x64
+}  // namespace tollgate::jit
