@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <boost/json.hpp>
 
+#include "fuzz/fuzz_environment.hpp"
 #include "fuzz/fuzz_util.hpp"
 #include "hostabi/kubewarden/metadata.hpp"
 #include "server/api/handler.hpp"
@@ -77,18 +78,7 @@ const ev::EvaluationEnvironment& environment() {
     yaml += "raw:\n  module: " + raw +
             "\n  settings: {valid_users: [tonio], valid_actions: [eats], "
             "valid_resources: [banana]}\n";
-    auto entries = ev::parse_policies(yaml);
-    if (!entries)
-      fuzz::fail("environment policies.yml", entries.error().message);
-    ev::EnvironmentOptions options;
-    options.workers = 1;
-    options.always_accept_namespace = "kube-system";
-    options.logger = std::make_shared<ev::Logger>(ev::LogLevel::error, ev::LogFormat::text,
-                                                  [](std::string_view) {});
-    auto built = ev::EvaluationEnvironment::build(std::move(entries).value(), std::move(options));
-    if (!built)
-      fuzz::fail("environment", built.error().message);
-    return std::move(built).value().release();
+    return fuzz::build_environment(yaml);
   }();
   return *env;
 }

@@ -22,6 +22,7 @@
 
 #include <boost/json.hpp>
 
+#include "fuzz/fuzz_environment.hpp"
 #include "fuzz/fuzz_util.hpp"
 #include "server/api/handler.hpp"
 #include "server/evaluation/config.hpp"
@@ -36,19 +37,8 @@ namespace ev = server::evaluation;
 const ev::EvaluationEnvironment& environment() {
   // One policy, as a policy server with a one-line policies.yml would have it.
   static const ev::EvaluationEnvironment* env = [] {
-    auto entries =
-        ev::parse_policies(std::string("privileged:\n  module: ") + TG_POLICY_POD_PRIVILEGED_WASM);
-    if (!entries)
-      fuzz::fail("environment policies.yml", entries.error().message);
-    ev::EnvironmentOptions options;
-    options.workers = 1;
-    options.always_accept_namespace = "kube-system";
-    options.logger = std::make_shared<ev::Logger>(ev::LogLevel::error, ev::LogFormat::text,
-                                                  [](std::string_view) {});
-    auto built = ev::EvaluationEnvironment::build(std::move(entries).value(), std::move(options));
-    if (!built)
-      fuzz::fail("environment", built.error().message);
-    return std::move(built).value().release();
+    return fuzz::build_environment(std::string("privileged:\n  module: ") +
+                                   TG_POLICY_POD_PRIVILEGED_WASM);
   }();
   return *env;
 }
