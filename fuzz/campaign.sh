@@ -24,7 +24,7 @@ work="${WORK:-$build/campaign}"
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   targets=(decode instantiate_run gen_run interp_vs_jit wapc_protocol admission_json http_handler
-           policies_yml)
+           policies_yml host_capabilities)
 fi
 mkdir -p "$work/crashes" "$work/logs"
 if [ ! -d "$work/seeds" ]; then "$root/fuzz/make_seeds.sh" "$work/seeds" >/dev/null; fi

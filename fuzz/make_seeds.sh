@@ -15,7 +15,7 @@ ttf_count="${2:-300}"
 spec_json="${SPEC_JSON:-$root/build/spec-tests/json}"
 shared="${SHARED:-$root/../shared}"
 
-targets=(decode instantiate_run gen_run interp_vs_jit wapc_protocol admission_json http_handler policies_yml)
+targets=(decode instantiate_run gen_run interp_vs_jit wapc_protocol admission_json http_handler policies_yml host_capabilities)
 for t in "${targets[@]}"; do
   mkdir -p "$seeds/$t"
   if [ -d "$root/fuzz/corpus/$t" ]; then cp -f "$root/fuzz/corpus/$t"/* "$seeds/$t/" 2>/dev/null || true; fi

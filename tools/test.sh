@@ -64,7 +64,7 @@ if [ -z "${TG_SKIP_FUZZ:-}" ]; then
       -Dcpp_args=-fsanitize=fuzzer-no-link >/dev/null || status=1
   fi
   fuzz_targets=(decode instantiate_run gen_run interp_vs_jit wapc_protocol admission_json
-    policies_yml http_handler)
+    policies_yml http_handler host_capabilities)
   # shellcheck disable=SC2046
   if ninja -C build-fuzz $(printf 'fuzz/%s_fuzzer ' "${fuzz_targets[@]}") >/dev/null; then
     WORK=build-fuzz/test-run fuzz/campaign.sh "${TG_FUZZ_SECONDS:-20}" "${fuzz_targets[@]}" \
