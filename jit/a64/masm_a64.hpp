@@ -33,23 +33,16 @@
 
 #include <array>
 #include <limits>
-#include <map>
 #include <span>
 #include <vector>
 
 #include "jit/context.hpp"
 #include "jit/masm.hpp"
+#include "jit/masm_common.hpp"
 
 namespace tollgate::jit::a64 {
 
 namespace aa = asmjit::a64;
-
-constexpr Reg gpr(uint8_t code) {
-  return Reg{code, RegClass::gp};
-}
-constexpr Reg vr(uint8_t code) {
-  return Reg{code, RegClass::fp};
-}
 
 class Masm {
  public:
@@ -80,12 +73,7 @@ class Masm {
   void bind(Label l) { as_.bind(lab(l)); }
   void jump(Label l) { as_.b(lab(l)); }
   Label trap_label(runtime::TrapKind kind) {
-    auto it = traps_.find(kind);
-    if (it != traps_.end())
-      return it->second;
-    const Label l = new_label();
-    traps_.emplace(kind, l);
-    return l;
+    return traps_.get(kind, [this] { return new_label(); });
   }
   void branch_cmp(Cond c, Width w, Reg lhs, Reg rhs, Label l) {
     as_.cmp(gp(lhs, w), gp(rhs, w));
@@ -205,16 +193,14 @@ class Masm {
   /// Subtracts `cost`; on a borrow, a per-cost stub adds it back (a failed charge leaves the fuel
   /// untouched) and traps out_of_fuel.
   void charge_fuel(uint32_t cost) {
-    auto it = fuel_stubs_.find(cost);
-    if (it == fuel_stubs_.end())
-      it = fuel_stubs_.emplace(cost, as_.newLabel()).first;
+    const Label stub = fuel_stubs_.get(cost, [this] { return new_label(); });
     if (cost < 4096) {
       as_.subs(aa::x(kFuel), aa::x(kFuel), cost);
     } else {
       materialize(aa::x17, cost);
       as_.subs(aa::x(kFuel), aa::x(kFuel), aa::x17);
     }
-    as_.b(asmjit::arm::CondCode::kLO, it->second);
+    as_.b(asmjit::arm::CondCode::kLO, lab(stub));
   }
   void poll_interrupt() {
     as_.ldr(aa::x16, ctx_mem(ctx_offset::kInterrupt));
@@ -225,21 +211,19 @@ class Masm {
   void finish_function() {
     const Label out_of_fuel =
         fuel_stubs_.empty() ? Label{} : trap_label(runtime::TrapKind::out_of_fuel);
-    for (const auto& [cost, stub] : fuel_stubs_) {
-      as_.bind(stub);
+    fuel_stubs_.drain([&](uint32_t cost, Label stub) {
+      bind(stub);
       add_imm(aa::x(kFuel), aa::x(kFuel), cost);
       as_.b(lab(out_of_fuel));
-    }
-    fuel_stubs_.clear();
-    for (const auto& [kind, l] : traps_) {
-      bind(l);
+    });
+    traps_.drain([this](runtime::TrapKind kind, Label stub) {
+      bind(stub);
       as_.mov(aa::w16, static_cast<uint32_t>(kind));
       as_.strb(aa::w16, ctx_mem(ctx_offset::kTrapKind));
       as_.mov(aa::w16, 1);
       as_.strb(aa::w16, ctx_mem(ctx_offset::kTrapped));
       as_.b(trap_exit_);
-    }
-    traps_.clear();
+    });
     if (local_trap_exit_.isValid()) {
       as_.bind(local_trap_exit_);
       as_.b(trap_exit_);
@@ -256,7 +240,7 @@ class Masm {
         at(m, 8, [&](const aa::Mem& a) { as_.ldr(aa::d(dst.code), a); });
       return;
     }
-    at(m, bytes(s), [&](const aa::Mem& a) { load_gp(s, sign_extend, Width::w64, dst, a); });
+    at(m, operand_bytes(s), [&](const aa::Mem& a) { load_gp(s, sign_extend, Width::w64, dst, a); });
   }
   void store(OperandSize s, Reg src, Mem m) {
     if (src.cls == RegClass::fp) {
@@ -266,20 +250,20 @@ class Masm {
         at(m, 8, [&](const aa::Mem& a) { as_.str(aa::d(src.code), a); });
       return;
     }
-    at(m, bytes(s), [&](const aa::Mem& a) { store_gp(s, aa::x(src.code), a); });
+    at(m, operand_bytes(s), [&](const aa::Mem& a) { store_gp(s, aa::x(src.code), a); });
   }
   void store_imm(OperandSize s, int64_t imm, Mem m) {
     const uint64_t v = s == OperandSize::s64 ? static_cast<uint64_t>(imm)
                                              : static_cast<uint32_t>(static_cast<uint64_t>(imm));
     if (v == 0) {
-      at(m, bytes(s), [&](const aa::Mem& a) { store_gp(s, aa::xzr, a); });
+      at(m, operand_bytes(s), [&](const aa::Mem& a) { store_gp(s, aa::xzr, a); });
       return;
     }
     if (s == OperandSize::s64)
       materialize(aa::x16, v);
     else
       materialize(aa::w16, v);
-    at(m, bytes(s), [&](const aa::Mem& a) { store_gp(s, aa::x16, a); });
+    at(m, operand_bytes(s), [&](const aa::Mem& a) { store_gp(s, aa::x16, a); });
   }
   void copy_word(Mem dst, Mem src) {
     load_word(aa::x16, src);
@@ -621,10 +605,10 @@ class Masm {
 
   // ---- linear memory ----
   void load_memory(const MemAccess& a, Reg dst, Reg addr, uint32_t offset, BoundsMode mode) {
-    access_load(a, dst, effective_address(addr, 0, offset, bytes(a.size), mode));
+    access_load(a, dst, effective_address(addr, 0, offset, operand_bytes(a.size), mode));
   }
   void store_memory(const MemAccess& a, Reg value, Reg addr, uint32_t offset, BoundsMode mode) {
-    access_store(a, value, effective_address(addr, 0, offset, bytes(a.size), mode));
+    access_store(a, value, effective_address(addr, 0, offset, operand_bytes(a.size), mode));
   }
   /// load_memory at u32(addr + addend) + offset; an invalid `addr` stands for 0.
   void load_memory_add(const MemAccess& a,
@@ -633,7 +617,7 @@ class Masm {
                        int32_t addend,
                        uint32_t offset,
                        BoundsMode mode) {
-    const aa::Mem m = effective_address(addr, addend, offset, bytes(a.size), mode);
+    const aa::Mem m = effective_address(addr, addend, offset, operand_bytes(a.size), mode);
     access_load(a, dst, m);
   }
   /// store_memory_add of the low a.size bytes of `value` (a float's bits for fp stores).
@@ -643,7 +627,7 @@ class Masm {
                             int32_t addend,
                             uint32_t offset,
                             BoundsMode mode) {
-    const aa::Mem m = effective_address(addr, addend, offset, bytes(a.size), mode);
+    const aa::Mem m = effective_address(addr, addend, offset, operand_bytes(a.size), mode);
     const uint64_t v =
         a.size == OperandSize::s64 ? static_cast<uint64_t>(value) : static_cast<uint32_t>(value);
     if (v == 0) {
@@ -663,14 +647,11 @@ class Masm {
                         int32_t addend,
                         uint32_t offset,
                         BoundsMode mode) {
-    const aa::Mem m = effective_address(addr, addend, offset, bytes(a.size), mode);
+    const aa::Mem m = effective_address(addr, addend, offset, operand_bytes(a.size), mode);
     access_store(a, value, m);
   }
 
  private:
-  static uint32_t bytes(OperandSize s) {
-    return s == OperandSize::s8 ? 1 : s == OperandSize::s16 ? 2 : s == OperandSize::s32 ? 4 : 8;
-  }
   static uint64_t truncate(Width w, int64_t v) {
     return w == Width::w32 ? uint64_t{static_cast<uint32_t>(v)} : static_cast<uint64_t>(v);
   }
@@ -914,8 +895,8 @@ class Masm {
   aa::Assembler& as_;
   asmjit::Label trap_exit_;
   asmjit::Label local_trap_exit_;
-  std::map<runtime::TrapKind, Label> traps_;
-  std::map<uint32_t, asmjit::Label> fuel_stubs_;  ///< by cost: restore the fuel, then trap
+  TrapStubs traps_;
+  FuelStubs fuel_stubs_;
 };
 
 static_assert(MacroAssembler<Masm>);

@@ -30,7 +30,6 @@
 
 #include <asmjit/asmjit.h>
 
-#include <algorithm>
 #include <array>
 #include <limits>
 #include <span>
@@ -39,32 +38,19 @@
 
 #include "jit/context.hpp"
 #include "jit/masm.hpp"
+#include "jit/masm_common.hpp"
 
 namespace tollgate::jit::x64 {
 
 namespace ax = asmjit::x86;
 
-constexpr Reg gpr(uint8_t code) {
-  return Reg{code, RegClass::gp};
-}
-constexpr Reg xmmr(uint8_t code) {
-  return Reg{code, RegClass::fp};
-}
-
-/// Number of runtime::TrapKind enumerators.
-inline constexpr size_t kTrapKinds = 0
-#define TG_TRAP(name, message) +1
-#include "runtime/traps.def"
-#undef TG_TRAP
-    ;
-
 class Masm {
  public:
   static constexpr std::array<Reg, 8> kAllocatableGp = {gpr(3), gpr(6),  gpr(7),  gpr(8),
                                                         gpr(9), gpr(10), gpr(11), gpr(12)};
-  static constexpr std::array<Reg, 14> kAllocatableFp = {
-      xmmr(0), xmmr(1), xmmr(2), xmmr(3),  xmmr(4),  xmmr(5),  xmmr(6),
-      xmmr(7), xmmr(8), xmmr(9), xmmr(10), xmmr(11), xmmr(12), xmmr(13)};
+  static constexpr std::array<Reg, 14> kAllocatableFp = {vr(0),  vr(1),  vr(2),  vr(3), vr(4),
+                                                         vr(5),  vr(6),  vr(7),  vr(8), vr(9),
+                                                         vr(10), vr(11), vr(12), vr(13)};
 
   /// `far_calls` collects the calls to far functions (jit/module_compiler.hpp); without it
   /// every call_wasm target must be a label of this assembler.
@@ -80,10 +66,7 @@ class Masm {
   void bind(Label l) { as_.bind(lab(l)); }
   void jump(Label l) { as_.jmp(lab(l)); }
   Label trap_label(runtime::TrapKind kind) {
-    Label& l = traps_[static_cast<size_t>(kind)];
-    if (!l.valid())
-      l = new_label();
-    return l;
+    return traps_.get(kind, [this] { return new_label(); });
   }
   void branch_cmp(Cond c, Width w, Reg lhs, Reg rhs, Label l) {
     as_.cmp(gp(lhs, w), gp(rhs, w));
@@ -209,20 +192,14 @@ class Masm {
   /// Subtracts and branches on the borrow; the out-of-line stub (one per cost) adds the cost
   /// back before trapping, so fuel left is unchanged by a charge that fails.
   void charge_fuel(uint32_t cost) {
-    // A function charges a handful of distinct costs: a linear search beats a map.
-    auto it = std::find_if(fuel_stubs_.begin(), fuel_stubs_.end(),
-                           [cost](const auto& s) { return s.first == cost; });
-    if (it == fuel_stubs_.end()) {
-      fuel_stubs_.emplace_back(cost, as_.newLabel());
-      it = fuel_stubs_.end() - 1;
-    }
+    const Label stub = fuel_stubs_.get(cost, [this] { return new_label(); });
     if (cost <= static_cast<uint32_t>(std::numeric_limits<int32_t>::max())) {
       as_.sub(ax::rbp, static_cast<int32_t>(cost));
     } else {
       as_.mov(ax::eax, cost);
       as_.sub(ax::rbp, ax::rax);
     }
-    as_.jb(it->second);
+    as_.jb(lab(stub));
   }
   void poll_interrupt() {
     as_.mov(ax::rax, ctx_mem(ctx_offset::kInterrupt, 8));
@@ -231,22 +208,18 @@ class Masm {
   }
   /// Emits the function's out-of-line trap stubs and jump tables.
   void finish_function() {
-    for (const auto& [cost, stub] : fuel_stubs_) {
-      as_.bind(stub);
+    fuel_stubs_.drain([this](uint32_t cost, Label stub) {
+      bind(stub);
       as_.mov(ax::eax, cost);
       as_.add(ax::rbp, ax::rax);
       jump(trap_label(runtime::TrapKind::out_of_fuel));
-    }
-    fuel_stubs_.clear();
-    for (size_t kind = 0; kind < traps_.size(); ++kind) {
-      if (!traps_[kind].valid())
-        continue;
-      bind(traps_[kind]);
+    });
+    traps_.drain([this](runtime::TrapKind kind, Label stub) {
+      bind(stub);
       as_.mov(ctx_mem(ctx_offset::kTrapKind, 1), static_cast<uint8_t>(kind));
       as_.mov(ctx_mem(ctx_offset::kTrapped, 1), 1);
       as_.jmp(trap_exit_);
-      traps_[kind] = Label{};
-    }
+    });
     for (const auto& [table, cases] : tables_) {
       as_.align(asmjit::AlignMode::kData, 8);
       as_.bind(table);
@@ -265,7 +238,7 @@ class Masm {
         as_.movsd(ax::xmm(dst.code), mem(m, 8));
       return;
     }
-    load_gp(s, sign_extend, Width::w64, dst, mem(m, bytes(s)));
+    load_gp(s, sign_extend, Width::w64, dst, mem(m, operand_bytes(s)));
   }
   void store(OperandSize s, Reg src, Mem m) {
     if (src.cls == RegClass::fp) {
@@ -275,7 +248,7 @@ class Masm {
         as_.movsd(mem(m, 8), ax::xmm(src.code));
       return;
     }
-    store_gp(s, src, mem(m, bytes(s)));
+    store_gp(s, src, mem(m, operand_bytes(s)));
   }
   void store_imm(OperandSize s, int64_t imm, Mem m) {
     if (s == OperandSize::s64 && !fits_i32(imm)) {
@@ -670,7 +643,7 @@ class Masm {
                        int32_t addend,
                        uint32_t offset,
                        BoundsMode mode) {
-    const ax::Mem m = effective_address(addr, addend, offset, bytes(a.size), mode);
+    const ax::Mem m = effective_address(addr, addend, offset, operand_bytes(a.size), mode);
     if (a.cls == RegClass::fp) {
       if (a.size == OperandSize::s32)
         as_.movss(ax::xmm(dst.code), m);
@@ -687,8 +660,8 @@ class Masm {
                             int32_t addend,
                             uint32_t offset,
                             BoundsMode mode) {
-    ax::Mem m = effective_address(addr, addend, offset, bytes(a.size), mode);
-    m.setSize(bytes(a.size));
+    ax::Mem m = effective_address(addr, addend, offset, operand_bytes(a.size), mode);
+    m.setSize(operand_bytes(a.size));
     switch (a.size) {
       case OperandSize::s8:
         as_.mov(m, static_cast<int32_t>(static_cast<int8_t>(value)));
@@ -715,7 +688,7 @@ class Masm {
                         int32_t addend,
                         uint32_t offset,
                         BoundsMode mode) {
-    const ax::Mem m = effective_address(addr, addend, offset, bytes(a.size), mode);
+    const ax::Mem m = effective_address(addr, addend, offset, operand_bytes(a.size), mode);
     if (a.cls == RegClass::fp) {
       if (a.size == OperandSize::s32)
         as_.movss(m, ax::xmm(value.code));
@@ -730,9 +703,6 @@ class Masm {
   static bool fits_i32(int64_t v) {
     return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max();
   }
-  static uint32_t bytes(OperandSize s) {
-    return s == OperandSize::s8 ? 1 : s == OperandSize::s16 ? 2 : s == OperandSize::s32 ? 4 : 8;
-  }
   static asmjit::Label lab(Label l) { return asmjit::Label(l.id); }
   static ax::Gp gp(Reg r, Width w) {
     return w == Width::w32 ? ax::Gp(ax::gpd(r.code)) : ax::Gp(ax::gpq(r.code));
@@ -741,7 +711,7 @@ class Masm {
   static ax::Mem ctx_mem(int32_t offset, uint32_t size) { return ax::ptr(ax::r15, offset, size); }
 
   void load_gp(OperandSize s, bool sign_extend, Width w, Reg dst, ax::Mem m) {
-    m.setSize(bytes(s));
+    m.setSize(operand_bytes(s));
     switch (s) {
       case OperandSize::s8:
       case OperandSize::s16:
@@ -762,7 +732,7 @@ class Masm {
     }
   }
   void store_gp(OperandSize s, Reg src, ax::Mem m) {
-    m.setSize(bytes(s));
+    m.setSize(operand_bytes(s));
     switch (s) {
       case OperandSize::s8:
         as_.mov(m, ax::gpb(src.code));
@@ -980,10 +950,8 @@ class Masm {
   ax::Assembler& as_;
   asmjit::Label trap_exit_;
   std::vector<FarCall>* far_calls_;
-  /// By kind: the function's stub setting the trap and leaving (Label{} until used).
-  std::array<Label, kTrapKinds> traps_{};
-  /// By cost: restore the fuel, then trap.
-  std::vector<std::pair<uint32_t, asmjit::Label>> fuel_stubs_;
+  TrapStubs traps_;
+  FuelStubs fuel_stubs_;
   std::vector<std::pair<asmjit::Label, std::vector<Label>>> tables_;
 };
 
