@@ -1046,6 +1046,16 @@ class Translator {
     return s;
   }
   void push_temp() { vs_.push_back(VEntry{VKind::temp, home(vs_.size()), 0}); }
+  // The last instruction, now `fused`, takes over the binary operation at stack height n: it
+  // consumes the top two entries and leaves its result in a fresh temporary, as the op would.
+  void become_fused_binary(Ins& last, uint16_t fused, size_t n) {
+    last.d = home(n - 2);
+    last.h = h_[fused];
+    ops_.back() = fused;
+    vs_.resize(n - 2);
+    push_temp();
+    fusable_ = true;
+  }
   // The result of the last emit_result lands in the slot that a `push_temp` now gives.
   bool last_wrote(int32_t slot) const { return fusable_ && out_->code.back().d == slot; }
 
@@ -1382,12 +1392,7 @@ bool Translator::fuse_load(Op op, size_t n) {
   // The address stays where the load read it: fp[b] + imm, offset x.
   li.b = li.a;
   li.a = o.slot;
-  li.d = home(n - 2);
-  li.h = h_[fused];
-  ops_.back() = fused;
-  vs_.resize(n - 2);
-  push_temp();
-  fusable_ = true;
+  become_fused_binary(li, fused, n);
   return true;
 }
 
@@ -1455,12 +1460,7 @@ bool Translator::fuse_add3(Op op, size_t n) {
     return false;
   const uint16_t fused = op == Op::i32_add ? x_i32_add3 : x_i64_add3;
   li.x = static_cast<uint32_t>(o.slot);
-  li.d = home(n - 2);
-  li.h = h_[fused];
-  ops_.back() = fused;
-  vs_.resize(n - 2);
-  push_temp();
-  fusable_ = true;
+  become_fused_binary(li, fused, n);
   return true;
 }
 
@@ -1525,12 +1525,7 @@ bool Translator::fuse_mul(Op op, size_t n) {
   if (o.kind != VKind::local && o.kind != VKind::temp)
     return false;
   li.x = static_cast<uint32_t>(o.slot);
-  li.d = home(n - 2);
-  li.h = h_[fused];
-  ops_.back() = fused;
-  vs_.resize(n - 2);
-  push_temp();
-  fusable_ = true;
+  become_fused_binary(li, fused, n);
   return true;
 }
 
@@ -1556,12 +1551,7 @@ bool Translator::fuse_shift(Op op, size_t n) {
   const bool other_is_temp = o.kind == VKind::temp;
   si.b = si.a;
   si.a = o.slot;
-  si.d = home(n - 2);
-  si.h = h_[fused];
-  ops_.back() = fused;
-  vs_.resize(n - 2);
-  push_temp();
-  fusable_ = true;
+  become_fused_binary(si, fused, n);
   fuse_rotations(other_is_temp);
   return true;
 }
