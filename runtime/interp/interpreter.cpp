@@ -373,7 +373,9 @@ struct Compiled {
   X(i64_and_, i64_xor_, TG_U64, v ^ k, a & b)                                       \
   X(i32_add, i32_mul, u32, TG_I32(v* k), TG_I32(a + b))                             \
   X(i32_add, i32_and_, u32, TG_I32(v& k), TG_I32(a + b))                            \
-  X(i64_add, i64_mul, TG_U64, v* k, a + b)
+  X(i64_add, i64_mul, TG_U64, v* k, a + b)                                          \
+  X(i64_add, i64_extend_i32_u, TG_U64, v & 0xFFFFFFFFu, a + b)                      \
+  X(i64_add, i64_extend_i32_s, TG_U64, TG_U64(s32(v)), a + b)
 
 // Binary operations whose result goes straight to memory: fp[d] + imm is the address, x the
 // offset, and T the width of the store (i32_store, i64_store, f32_store or f64_store).
@@ -431,6 +433,23 @@ struct Compiled {
   X(f32_add, f32, float, a + b)  \
   X(f32_sub, f32, float, a - b)  \
   X(f32_mul, f32, float, a* b)
+
+// Handlers that a copy `fp[d'] = fp[a']` right before them joins, sharing their dispatch: the
+// copy's slots go to fields the handler leaves free, b and x (class BX) or b and the high half of
+// an imm whose low half alone is read (class BI); the copy runs first. (base handler, its label,
+// class)
+#define TG_COPY_PREFIXED(X)                     \
+  X(x_i32_xrot2, L_x_i32_xrot2, BX)             \
+  X(x_i32_xrot3, L_x_i32_xrot3, BX)             \
+  X(x_i32_xrot1_shr, L_x_i32_xrot1_shr, BX)     \
+  X(x_i32_xrot2_shr, L_x_i32_xrot2_shr, BX)     \
+  X(x_i32_add_and_imm, L_x_i32_add_and_imm, BX) \
+  TG_PURE_BINOPS(TG_COPY_PREFIXED_IMM)          \
+  TG_LOADS(TG_COPY_PREFIXED_LOAD)               \
+  TG_I32_CMPS(TG_COPY_PREFIXED_BRANCH)
+#define TG_COPY_PREFIXED_IMM(name, get, expr) X(x_##name##_imm, L_##name##_imm, BX)
+#define TG_COPY_PREFIXED_LOAD(name, T, conv) X(x_##name##_k, L_##name##_k, BI)
+#define TG_COPY_PREFIXED_BRANCH(name, get, rel) X(x_br_##name##_imm, L_br_##name##_imm, BI)
 
 // Handlers beyond the IR's own operations (which keep their ir::Op numbers).
 enum XOp : uint16_t {
@@ -505,7 +524,10 @@ enum XOp : uint16_t {
 #define X(name, get, rel) x_br_##name, x_br_##name##_imm, x_brp_##name, x_brp_##name##_imm,
                           TG_INT_CMPS(X)
 #undef X
-                              x_count
+#define X(base, label, cls) cp_##base,
+                              TG_COPY_PREFIXED(X)
+#undef X
+                                  x_count
 };
 
 using ir::Op;
@@ -583,12 +605,73 @@ const char* handler_name(uint16_t op) {
 #define X(name, get, rel) "br_" #name, "br_" #name "_imm", "brp_" #name, "brp_" #name "_imm",
                                                                TG_INT_CMPS(X)
 #undef X
+#define X(base, label, cls) "cp+" #base,
+                                                                   TG_COPY_PREFIXED(X)
+#undef X
   };
   static_assert(std::size(kNames) == x_count - ir::kOpCount);
   if (op < ir::kOpCount)
     return ir::op_name(static_cast<Op>(op));
   return op < x_count ? kNames[op - ir::kOpCount] : "?";
 }
+
+#ifdef TG_INTERP_PROFILE
+// Build with -DTG_INTERP_PROFILE to count executed handlers and adjacent handler pairs, printed
+// at exit: the dynamic view that chooses superinstructions. Never part of a normal build.
+struct HandlerProfile {
+  const void* const* labels = nullptr;
+  std::vector<std::pair<const void*, uint16_t>> index;
+  std::vector<uint64_t> singles = std::vector<uint64_t>(x_count);
+  std::vector<uint64_t> pairs = std::vector<uint64_t>(size_t{x_count} * x_count);
+  uint16_t previous = 0;
+  uint16_t op_of(const void* h) {
+    for (uint16_t op = 0; op < x_count; ++op)
+      if (labels[op] == h)
+        return op;
+    return 0;
+  }
+  ~HandlerProfile() {
+    uint64_t total = 0;
+    for (uint64_t n : singles)
+      total += n;
+    std::vector<std::pair<uint64_t, size_t>> order;
+    for (size_t i = 0; i < singles.size(); ++i)
+      if (singles[i] != 0)
+        order.push_back({singles[i], i});
+    std::sort(order.rbegin(), order.rend());
+    std::fprintf(stderr, "-- %llu dispatches\n", static_cast<unsigned long long>(total));
+    for (size_t i = 0; i < order.size() && i < 40; ++i)
+      std::fprintf(stderr, "%6.2f%% %s\n", 100.0 * order[i].first / total,
+                   handler_name(static_cast<uint16_t>(order[i].second)));
+    order.clear();
+    for (size_t i = 0; i < pairs.size(); ++i)
+      if (pairs[i] != 0)
+        order.push_back({pairs[i], i});
+    std::sort(order.rbegin(), order.rend());
+    std::fprintf(stderr, "-- pairs\n");
+    for (size_t i = 0; i < order.size() && i < 60; ++i)
+      std::fprintf(stderr, "%6.2f%% %s -> %s\n", 100.0 * order[i].first / total,
+                   handler_name(static_cast<uint16_t>(order[i].second / x_count)),
+                   handler_name(static_cast<uint16_t>(order[i].second % x_count)));
+  }
+};
+HandlerProfile g_profile;
+[[gnu::noinline]] void profile_dispatch(const void* h) {
+  uint16_t op = 0;
+  for (auto& [address, o] : g_profile.index)
+    if (address == h) {
+      op = o;
+      break;
+    }
+  if (op == 0) {
+    op = g_profile.op_of(h);
+    g_profile.index.push_back({h, op});
+  }
+  ++g_profile.singles[op];
+  ++g_profile.pairs[size_t{g_profile.previous} * x_count + op];
+  g_profile.previous = op;
+}
+#endif
 
 // The constant-divisor form of a division or remainder, when divisor `k` can make it trap
 // neither by zero nor by overflow; else 0.
@@ -785,6 +868,47 @@ uint16_t tail_variant(uint16_t brp, uint16_t prev) {
   }
 }
 
+// The form of handler `op` that a copy before it joins (TG_COPY_PREFIXED), or 0; `in_imm` tells
+// whether the copy's source goes to imm's high half (class BI) rather than to x (BX).
+uint16_t copy_prefixed(uint16_t op, bool& in_imm) {
+  switch (op) {
+#define TG_IN_IMM_BX false
+#define TG_IN_IMM_BI true
+#define X(base, label, cls)   \
+  case base:                  \
+    in_imm = TG_IN_IMM_##cls; \
+    return cp_##base;
+    TG_COPY_PREFIXED(X)
+#undef X
+#undef TG_IN_IMM_BX
+#undef TG_IN_IMM_BI
+    default:
+      return 0;
+  }
+}
+
+// The register-form back-edge compare `b rel' a` that equals `a rel b`, or 0.
+uint16_t swapped_brp(uint16_t brp) {
+  switch (brp) {
+#define TG_SWAP(w, from, to) \
+  case x_brp_##w##_##from:   \
+    return x_brp_##w##_##to;
+#define TG_SWAPS(w)                                                                           \
+  TG_SWAP(w, eq, eq)                                                                          \
+  TG_SWAP(w, ne, ne)                                                                          \
+  TG_SWAP(w, lt_s, gt_s)                                                                      \
+  TG_SWAP(w, lt_u, gt_u)                                                                      \
+  TG_SWAP(w, gt_s, lt_s) TG_SWAP(w, gt_u, lt_u) TG_SWAP(w, le_s, ge_s) TG_SWAP(w, le_u, ge_u) \
+      TG_SWAP(w, ge_s, le_s) TG_SWAP(w, ge_u, le_u)
+    TG_SWAPS(i32)
+    TG_SWAPS(i64)
+#undef TG_SWAPS
+#undef TG_SWAP
+    default:
+      return 0;
+  }
+}
+
 // The form of forward branch `br` (a compare with an i32 constant) that first does an i32 add of
 // a constant, or 0.
 uint16_t add_branch_variant(uint16_t br) {
@@ -837,8 +961,13 @@ uint16_t load_binop(Op op, Op& load) {
 // The form of a binary operation whose second operand is shifted by a constant, for the constant
 // form of the shift `sh`, or 0.
 uint16_t shift_binop(Op op, uint16_t sh) {
-#define X(bin, shift, get, shexpr, expr)             \
-  if (op == Op::bin && sh == imm_variant(Op::shift)) \
+  // A widening (i64.extend_i32) has no constant; every other source op is a constant form.
+  const auto source = [](Op o) {
+    return o == Op::i64_extend_i32_u || o == Op::i64_extend_i32_s ? static_cast<uint16_t>(o)
+                                                                  : imm_variant(o);
+  };
+#define X(bin, shift, get, shexpr, expr)        \
+  if (op == Op::bin && sh == source(Op::shift)) \
     return x_##bin##_##shift;
   TG_SHIFT_BINOPS(X)
 #undef X
@@ -1095,15 +1224,21 @@ class Translator {
             --at;
             out_->code[at] = merged;
             ops_[at] = inc32 ? x_add32_jmp_poll : x_add64_jmp_poll;
-          } else if (const uint16_t tail = tail_variant(p, prev)) {
+          } else if (tail_variant(p, prev) != 0) {
             const Ins add = out_->code[at - 1];
             const bool is_inc =
                 prev == imm_variant(Op::i32_add) || prev == imm_variant(Op::i64_add);
             const bool wide =
                 prev == imm_variant(Op::i64_add) || prev == static_cast<uint16_t>(Op::i64_add);
+            // `n != ++i` tests the added slot second: the mirrored compare tests it first.
+            const uint16_t swapped = add.d != i.a && add.d == i.b ? swapped_brp(p) : 0;
+            const uint16_t tail = tail_variant(swapped != 0 ? swapped : p, prev);
             uint64_t hi = 0;
-            if (add.d == i.a && tail_operand(add, is_inc, wide, hi)) {
+            if (tail != 0 && (add.d == i.a || swapped != 0) &&
+                tail_operand(add, is_inc, wide, hi)) {
               Ins merged = i;
+              if (swapped != 0)
+                std::swap(merged.a, merged.b);
               merged.h = h_[tail];
               merged.imm = (i.imm & 0xFFFFFFFFu) | (hi << 32);
               out_->code.pop_back();
@@ -1194,6 +1329,7 @@ class Translator {
   bool fuse_madd_rmw(const ir::Instr& in, size_t n);
   bool fuse_store(const ir::Instr& in, size_t n);
   void translate_one(const ir::Instr& in);
+  void merge_copies();
 
   struct Fixup {
     uint32_t at;      ///< instruction index, or table entry index
@@ -1962,6 +2098,57 @@ void Translator::translate_one(const ir::Instr& in) {
   }
 }
 
+// A copy joins the instruction after it (copy_prefixed) unless a branch lands on that one, so
+// this runs once every branch is known, before they are resolved; instructions then move up,
+// and the branches' records and pc_map_ with them. A call enters a function at code[1] and
+// returns to the instruction after the call, neither of which can be the second of a pair.
+void Translator::merge_copies() {
+  std::vector<Ins>& code = out_->code;
+  const size_t n = code.size();
+  std::vector<bool> target(n + 1, false);
+  for (const Fixup& f : fixups_)
+    target[static_cast<size_t>(pc_map_[f.target]) + (f.skip ? 1 : 0)] = true;
+  if (n > 1)
+    target[1] = true;
+  std::vector<uint32_t> moved(n + 1);
+  size_t out = 0;
+  for (size_t i = 0; i < n; ++i) {
+    moved[i] = static_cast<uint32_t>(out);
+    bool in_imm = false;
+    const uint16_t cp =
+        ops_[i] == x_copy && i + 1 < n && !target[i + 1] ? copy_prefixed(ops_[i + 1], in_imm) : 0;
+    const Ins& next = code[std::min(i + 1, n - 1)];
+    if (cp != 0 && next.b == 0 && (in_imm ? next.imm >> 32 == 0 : next.x == 0)) {
+      Ins merged = next;
+      merged.h = h_[cp];
+      merged.b = code[i].d;
+      const auto source = static_cast<uint32_t>(code[i].a);
+      if (in_imm)
+        merged.imm |= uint64_t{source} << 32;
+      else
+        merged.x = source;
+      moved[i + 1] = static_cast<uint32_t>(out);
+      code[out] = merged;
+      ops_[out] = cp;
+      ++out;
+      ++i;
+      continue;
+    }
+    code[out] = code[i];
+    ops_[out] = ops_[i];
+    ++out;
+  }
+  moved[n] = static_cast<uint32_t>(out);
+  code.resize(out);
+  ops_.resize(out);
+  for (int64_t& at : pc_map_)
+    if (at >= 0)
+      at = moved[static_cast<size_t>(at)];
+  for (Fixup& f : fixups_)
+    if (!f.table)
+      f.at = moved[f.at];
+}
+
 std::unique_ptr<Compiled> Translator::translate() {
   out_ = std::make_unique<Compiled>();
   out_->param_slots = fc_.param_slots;
@@ -1998,6 +2185,7 @@ std::unique_ptr<Compiled> Translator::translate() {
     if (f.target >= n || pc_map_[f.target] < 0)
       return nullptr;
   }
+  merge_copies();
   for (const Fixup& f : fixups_) {
     const int64_t to = pc_map_[f.target];
     if (f.table)
@@ -2118,8 +2306,14 @@ template <bool Metering>
 #define X(name, get, rel) &&L_br_##name, &&L_br_##name##_imm, &&L_brp_##name, &&L_brp_##name##_imm,
                               TG_INT_CMPS(X)
 #undef X
+#define X(base, label, cls) &&L_cp_##base,
+                                  TG_COPY_PREFIXED(X)
+#undef X
   };
   static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == x_count);
+#ifdef TG_INTERP_PROFILE
+  g_profile.labels = kLabels;
+#endif
 
   Instance* inst = entry->instance;
   const Ins* ip = nullptr;
@@ -2145,7 +2339,15 @@ template <bool Metering>
   } while (0)
 #define TG_DEPTH_LIMIT() \
   depth_limit = std::min<uint64_t>(max_push, tls_frames.size() - uint64_t{ex.frame_base})
+#ifdef TG_INTERP_PROFILE
+#define TG_DISPATCH()        \
+  do {                       \
+    profile_dispatch(ip->h); \
+    goto * ip->h;            \
+  } while (0)
+#else
 #define TG_DISPATCH() goto * ip->h
+#endif
 #define TG_NEXT()  \
   do {             \
     ++ip;          \
@@ -2298,6 +2500,17 @@ L_x_inc_br_unless_poll:
   TG_INT_CMPS(X)
 #undef X
 #undef TG_INC
+
+  // ---- a copy joined to the handler after it ----
+#define TG_COPY_BX() fp[ip->b] = fp[static_cast<int32_t>(ip->x)]
+#define TG_COPY_BI() fp[ip->b] = fp[static_cast<int32_t>(ip->imm >> 32)]
+#define X(base, label, cls)      \
+  L_cp_##base : TG_COPY_##cls(); \
+  goto label;
+  TG_COPY_PREFIXED(X)
+#undef X
+#undef TG_COPY_BX
+#undef TG_COPY_BI
 
   // ---- moves ----
 #define TG_MEM_COPY(bytes)                                                          \
@@ -2827,14 +3040,14 @@ L_ref_func : {
   }
   TG_STORE_BINOPS(X)
 #undef X
-#define X(bin, sh, get, shexpr, expr) \
-  L_##bin##_##sh : {                  \
-    const auto a = get(A);            \
-    const auto v = get(B);            \
-    const uint64_t k = ip->imm;       \
-    const auto b = (shexpr);          \
-    D = (expr);                       \
-    TG_NEXT();                        \
+#define X(bin, sh, get, shexpr, expr)            \
+  L_##bin##_##sh : {                             \
+    const auto a = get(A);                       \
+    const auto v = get(B);                       \
+    [[maybe_unused]] const uint64_t k = ip->imm; \
+    const auto b = (shexpr);                     \
+    D = (expr);                                  \
+    TG_NEXT();                                   \
   }
   TG_SHIFT_BINOPS(X)
 #undef X

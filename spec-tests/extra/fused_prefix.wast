@@ -1,0 +1,83 @@
+;; tollgate's own script, run like the spec suite on every tier: a local copy that the interpreter joins to the instruction after it (a load, a constant operation, a compare-and-branch, SHA-2 rotations) happens before that instruction, and never on a path that branches past the copy; loop tails that test the counter second; i64.add of a widened i32.
+;; Expected values follow from the spec's semantics of the plain instructions (checked by hand).
+(module
+  (memory 1)
+  (data (i32.const 0) "\00\01\02\03\04\05\06\07\08\09")
+  ;; the load reads the copied address: m[a + 1]
+  (func (export "copy_load") (param i32) (result i32) (local i32)
+    (local.set 1 (i32.const 8))
+    (local.set 1 (local.get 0))
+    (i32.load8_u (i32.add (local.get 1) (i32.const 1))))
+  ;; the copy happens whether or not the branch is taken
+  (func (export "copy_branch") (param i32) (result i32) (local i32)
+    (block $b
+      (local.set 1 (local.get 0))
+      (br_if $b (i32.ne (local.get 1) (i32.const 5)))
+      (return (i32.const 100)))
+    (i32.add (local.get 1) (i32.const 1000)))
+  ;; an i32 and an i64 operation with a constant on the copied value
+  (func (export "copy_xor") (param i32) (result i32) (local i32 i32)
+    (local.set 1 (local.get 0))
+    (local.set 2 (i32.xor (local.get 1) (i32.const 0xff)))
+    (i32.add (i32.mul (local.get 1) (i32.const 1000)) (local.get 2)))
+  (func (export "copy_add64") (param i64) (result i64) (local i64 i64)
+    (local.set 1 (local.get 0))
+    (local.set 2 (i64.add (local.get 1) (i64.const 0x100000000)))
+    (i64.sub (local.get 2) (local.get 0)))
+  ;; SHA-2's Sigma1 of the copied value
+  (func (export "copy_sigma") (param i32) (result i32) (local i32)
+    (local.set 1 (local.get 0))
+    (i32.xor (i32.xor (i32.rotr (local.get 1) (i32.const 6)) (i32.rotr (local.get 1) (i32.const 11)))
+             (i32.rotr (local.get 1) (i32.const 25))))
+  ;; a branch lands right after the copy: taking it must skip the copy
+  (func (export "copy_then_target") (param i32 i32) (result i32) (local i32)
+    (local.set 2 (i32.const 0))
+    (block $b
+      (br_if $b (local.get 1))
+      (local.set 2 (local.get 0)))
+    (i32.add (local.get 2) (i32.const 3)))
+  ;; loop tails `n > ++i` (unsigned and signed) and `n != ++i`, the counter second
+  (func (export "count_gt_u") (param i32) (result i32) (local i32 i32)
+    (loop $l
+      (local.set 2 (i32.add (local.get 2) (i32.const 3)))
+      (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+      (br_if $l (i32.gt_u (local.get 0) (local.get 1))))
+    (i32.add (i32.mul (local.get 1) (i32.const 1000)) (local.get 2)))
+  (func (export "count_ge_s") (param i32) (result i32) (local i32 i32)
+    (loop $l
+      (local.set 2 (i32.add (local.get 2) (i32.const 3)))
+      (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+      (br_if $l (i32.ge_s (local.get 0) (local.get 1))))
+    (i32.add (i32.mul (local.get 1) (i32.const 1000)) (local.get 2)))
+  (func (export "count_ne") (param i32) (result i32) (local i32 i32)
+    (loop $l
+      (local.set 2 (i32.add (local.get 2) (i32.const 3)))
+      (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+      (br_if $l (i32.ne (local.get 0) (local.get 1))))
+    (i32.add (i32.mul (local.get 1) (i32.const 1000)) (local.get 2)))
+  ;; i64.add of an i32 widened without and with its sign
+  (func (export "add_extend_u") (param i64 i32) (result i64)
+    (i64.add (local.get 0) (i64.extend_i32_u (local.get 1))))
+  (func (export "add_extend_s") (param i64 i32) (result i64)
+    (i64.add (i64.extend_i32_s (local.get 1)) (local.get 0)))
+)
+(assert_return (invoke "copy_load" (i32.const 2)) (i32.const 3))
+(assert_return (invoke "copy_load" (i32.const 0)) (i32.const 1))
+(assert_trap (invoke "copy_load" (i32.const 65535)) "out of bounds memory access")
+(assert_return (invoke "copy_branch" (i32.const 5)) (i32.const 100))
+(assert_return (invoke "copy_branch" (i32.const 7)) (i32.const 1007))
+(assert_return (invoke "copy_xor" (i32.const 3)) (i32.const 3252))
+(assert_return (invoke "copy_add64" (i64.const 12345)) (i64.const 0x100000000))
+(assert_return (invoke "copy_sigma" (i32.const 1)) (i32.const 0x04200080))
+(assert_return (invoke "copy_sigma" (i32.const 0x6a09e667)) (i32.const 0x55b65510))
+(assert_return (invoke "copy_then_target" (i32.const 10) (i32.const 1)) (i32.const 3))
+(assert_return (invoke "copy_then_target" (i32.const 10) (i32.const 0)) (i32.const 13))
+(assert_return (invoke "count_gt_u" (i32.const 5)) (i32.const 5015))
+(assert_return (invoke "count_gt_u" (i32.const 0)) (i32.const 1003))
+(assert_return (invoke "count_ge_s" (i32.const 5)) (i32.const 6018))
+(assert_return (invoke "count_ge_s" (i32.const -5)) (i32.const 1003))
+(assert_return (invoke "count_ne" (i32.const 4)) (i32.const 4012))
+(assert_return (invoke "add_extend_u" (i64.const 1) (i32.const -1)) (i64.const 0x100000000))
+(assert_return (invoke "add_extend_u" (i64.const 5) (i32.const 7)) (i64.const 12))
+(assert_return (invoke "add_extend_s" (i64.const 1) (i32.const -1)) (i64.const 0))
+(assert_return (invoke "add_extend_s" (i64.const 5) (i32.const -7)) (i64.const -2))
