@@ -451,6 +451,17 @@ struct Compiled {
 #define TG_COPY_PREFIXED_LOAD(name, T, conv) X(x_##name##_k, L_##name##_k, BI)
 #define TG_COPY_PREFIXED_BRANCH(name, get, rel) X(x_br_##name##_imm, L_br_##name##_imm, BI)
 
+// Two integer operations in a chain, the second on the first's result and another slot:
+// fp[d] = (fp[a] op1 fp[b]) op2 fp[x] (width w; the first's result on the left).
+#define TG_CHAIN_ROW(X, w, op1, e1) \
+  X(w, op1, e1, add, +)             \
+  X(w, op1, e1, sub, -) X(w, op1, e1, and_, &) X(w, op1, e1, or_, |) X(w, op1, e1, xor_, ^)
+#define TG_CHAIN_WIDTH(X, w) \
+  TG_CHAIN_ROW(X, w, add, +) \
+  TG_CHAIN_ROW(X, w, sub, -) \
+  TG_CHAIN_ROW(X, w, and_, &) TG_CHAIN_ROW(X, w, or_, |) TG_CHAIN_ROW(X, w, xor_, ^)
+#define TG_CHAIN_BINOPS(X) TG_CHAIN_WIDTH(X, i32) TG_CHAIN_WIDTH(X, i64)
+
 // Handlers beyond the IR's own operations (which keep their ir::Op numbers).
 enum XOp : uint16_t {
   x_poll = ir::kOpCount,  ///< unmetered fuel_poll: only the interruption check
@@ -477,6 +488,7 @@ enum XOp : uint16_t {
   x_i32_shl_rk_and_imm,  ///< fp[d] = (imm low half << fp[b]) & imm high half (i32)
   x_call_local,          ///< call a function of the same module: imm is its TierCache for this mode
   x_jmp_poll,            ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
+  x_copy4_jmp_poll,      ///< x_copy4 with its pairs in a, b and imm's halves, then x_jmp_poll
   x_add32_jmp_poll,      ///< fp[b] = i32 fp[a] + imm, then x_jmp_poll
   x_add64_jmp_poll,      ///< fp[b] = i64 fp[a] + imm, then x_jmp_poll
   x_br_if_poll,          ///< conditional back-edges, likewise
@@ -527,7 +539,10 @@ enum XOp : uint16_t {
 #define X(base, label, cls) cp_##base,
                               TG_COPY_PREFIXED(X)
 #undef X
-                                  x_count
+#define X(w, op1, e1, op2, e2) x_##w##_##op1##_then_##op2,
+                                  TG_CHAIN_BINOPS(X)
+#undef X
+                                      x_count
 };
 
 using ir::Op;
@@ -558,6 +573,7 @@ const char* handler_name(uint16_t op) {
                                        "x_i32_shl_rk_and_imm",
                                        "x_call_local",
                                        "x_jmp_poll",
+                                       "x_copy4_jmp_poll",
                                        "x_add32_jmp_poll",
                                        "x_add64_jmp_poll",
                                        "x_br_if_poll",
@@ -607,6 +623,9 @@ const char* handler_name(uint16_t op) {
 #undef X
 #define X(base, label, cls) "cp+" #base,
                                                                    TG_COPY_PREFIXED(X)
+#undef X
+#define X(w, op1, e1, op2, e2) #w "_" #op1 "_then_" #op2,
+                                                                       TG_CHAIN_BINOPS(X)
 #undef X
   };
   static_assert(std::size(kNames) == x_count - ir::kOpCount);
@@ -868,6 +887,16 @@ uint16_t tail_variant(uint16_t brp, uint16_t prev) {
   }
 }
 
+// The chained form of integer operation `op2` on the result of plain operation `op1`, or 0.
+uint16_t chain_binop(uint16_t op1, Op op2) {
+#define X(w, o1, e1, o2, e2)                                             \
+  if (op1 == static_cast<uint16_t>(Op::w##_##o1) && op2 == Op::w##_##o2) \
+    return x_##w##_##o1##_then_##o2;
+  TG_CHAIN_BINOPS(X)
+#undef X
+  return 0;
+}
+
 // The form of handler `op` that a copy before it joins (TG_COPY_PREFIXED), or 0; `in_imm` tells
 // whether the copy's source goes to imm's high half (class BI) rather than to x (BX).
 uint16_t copy_prefixed(uint16_t op, bool& in_imm) {
@@ -893,13 +922,14 @@ uint16_t swapped_brp(uint16_t brp) {
 #define TG_SWAP(w, from, to) \
   case x_brp_##w##_##from:   \
     return x_brp_##w##_##to;
-#define TG_SWAPS(w)                                                                           \
-  TG_SWAP(w, eq, eq)                                                                          \
-  TG_SWAP(w, ne, ne)                                                                          \
-  TG_SWAP(w, lt_s, gt_s)                                                                      \
-  TG_SWAP(w, lt_u, gt_u)                                                                      \
-  TG_SWAP(w, gt_s, lt_s) TG_SWAP(w, gt_u, lt_u) TG_SWAP(w, le_s, ge_s) TG_SWAP(w, le_u, ge_u) \
-      TG_SWAP(w, ge_s, le_s) TG_SWAP(w, ge_u, le_u)
+#define TG_SWAPS(w)      \
+  TG_SWAP(w, eq, eq)     \
+  TG_SWAP(w, ne, ne)     \
+  TG_SWAP(w, lt_s, gt_s) \
+  TG_SWAP(w, lt_u, gt_u) \
+  TG_SWAP(w, gt_s, lt_s) \
+  TG_SWAP(w, gt_u, lt_u) \
+  TG_SWAP(w, le_s, ge_s) TG_SWAP(w, le_u, ge_u) TG_SWAP(w, ge_s, le_s) TG_SWAP(w, ge_u, le_u)
     TG_SWAPS(i32)
     TG_SWAPS(i64)
 #undef TG_SWAPS
@@ -1322,6 +1352,7 @@ class Translator {
   bool fuse_load(Op op, size_t n);
   bool fuse_shift(Op op, size_t n);
   bool fuse_add3(Op op, size_t n);
+  bool fuse_chain(Op op, size_t n);
   bool fuse_mul(Op op, size_t n);
   bool fuse_mask(uint64_t mask, size_t n);
   void fuse_rotations(bool other_is_temp);
@@ -1564,6 +1595,30 @@ bool Translator::fuse_result_store(const ir::Instr& in, size_t n) {
 }
 
 // An add of what the last add (register form, same width) computed: one three-operand add.
+// An add, sub, and, or or xor on the result of such an operation just emitted (same width, on
+// slots) takes it over: the other operand goes to x.
+bool Translator::fuse_chain(Op op, size_t n) {
+  if (!fusable_)
+    return false;
+  const uint16_t fused = chain_binop(ops_.back(), op);
+  if (fused == 0)
+    return false;
+  Ins& li = out_->code.back();
+  size_t other;
+  if (vs_[n - 2].kind == VKind::temp && li.d == vs_[n - 2].slot)
+    other = n - 1;
+  else if (vs_[n - 1].kind == VKind::temp && li.d == vs_[n - 1].slot && commutative(op))
+    other = n - 2;
+  else
+    return false;
+  const VEntry& o = vs_[other];
+  if (o.kind != VKind::local && o.kind != VKind::temp)
+    return false;
+  li.x = static_cast<uint32_t>(o.slot);
+  become_fused_binary(li, fused, n);
+  return true;
+}
+
 bool Translator::fuse_add3(Op op, size_t n) {
   if (op == Op::i32_add) {
     // Or of a sum of two slots not computed yet.
@@ -2038,7 +2093,8 @@ void Translator::translate_one(const ir::Instr& in) {
           return;
         }
       }
-      if (fuse_load(in.op, n) || fuse_shift(in.op, n) || fuse_add3(in.op, n) || fuse_mul(in.op, n))
+      if (fuse_load(in.op, n) || fuse_shift(in.op, n) || fuse_add3(in.op, n) ||
+          fuse_chain(in.op, n) || fuse_mul(in.op, n))
         return;
       const int32_t b = operand(n - 1), a = operand(n - 2);
       vs_.resize(n - 2);
@@ -2098,7 +2154,8 @@ void Translator::translate_one(const ir::Instr& in) {
   }
 }
 
-// A copy joins the instruction after it (copy_prefixed) unless a branch lands on that one, so
+// A copy joins the instruction after it (copy_prefixed), and four copies the back-edge after them
+// (x_copy4_jmp_poll), unless a branch lands on that instruction, so
 // this runs once every branch is known, before they are resolved; instructions then move up,
 // and the branches' records and pc_map_ with them. A call enters a function at code[1] and
 // returns to the instruction after the call, neither of which can be the second of a pair.
@@ -2118,6 +2175,21 @@ void Translator::merge_copies() {
     const uint16_t cp =
         ops_[i] == x_copy && i + 1 < n && !target[i + 1] ? copy_prefixed(ops_[i + 1], in_imm) : 0;
     const Ins& next = code[std::min(i + 1, n - 1)];
+    if (ops_[i] == x_copy4 && i + 1 < n && !target[i + 1] && ops_[i + 1] == x_jmp_poll) {
+      // A register rotation closing a loop: one dispatch with the back-edge.
+      const Ins& c = code[i];
+      Ins merged = next;
+      merged.h = h_[x_copy4_jmp_poll];
+      merged.a = c.d;
+      merged.b = c.a;
+      merged.imm = static_cast<uint32_t>(c.b) | (uint64_t{c.x} << 32);
+      moved[i + 1] = static_cast<uint32_t>(out);
+      code[out] = merged;
+      ops_[out] = x_copy4_jmp_poll;
+      ++out;
+      ++i;
+      continue;
+    }
     if (cp != 0 && next.b == 0 && (in_imm ? next.imm >> 32 == 0 : next.x == 0)) {
       Ins merged = next;
       merged.h = h_[cp];
@@ -2263,8 +2335,8 @@ template <bool Metering>
       &&L_x_i32_xrot2, &&L_x_i32_xrot3, &&L_x_i32_xrot1_shr, &&L_x_i32_xrot2_shr,
       &&L_x_f64_madd_rmw, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_add2_i32,
       &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm, &&L_x_call_local, &&L_x_jmp_poll,
-      &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll,
-      &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
+      &&L_x_copy4_jmp_poll, &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll,
+      &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -2308,6 +2380,9 @@ template <bool Metering>
 #undef X
 #define X(base, label, cls) &&L_cp_##base,
                                   TG_COPY_PREFIXED(X)
+#undef X
+#define X(w, op1, e1, op2, e2) &&L_##w##_##op1##_then_##op2,
+                                      TG_CHAIN_BINOPS(X)
 #undef X
   };
   static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == x_count);
@@ -2501,6 +2576,20 @@ L_x_inc_br_unless_poll:
 #undef X
 #undef TG_INC
 
+#define TG_CHAIN_T_i32 uint32_t
+#define TG_CHAIN_T_i64 uint64_t
+#define X(w, op1, e1, op2, e2)                                                    \
+  L_##w##_##op1##_then_##op2 : {                                                  \
+    using T = TG_CHAIN_T_##w;                                                     \
+    const T first = static_cast<T>(static_cast<T>(A) e1 static_cast<T>(B));       \
+    D = static_cast<T>(first e2 static_cast<T>(fp[static_cast<int32_t>(ip->x)])); \
+    TG_NEXT();                                                                    \
+  }
+  TG_CHAIN_BINOPS(X)
+#undef X
+#undef TG_CHAIN_T_i32
+#undef TG_CHAIN_T_i64
+
   // ---- a copy joined to the handler after it ----
 #define TG_COPY_BX() fp[ip->b] = fp[static_cast<int32_t>(ip->x)]
 #define TG_COPY_BI() fp[ip->b] = fp[static_cast<int32_t>(ip->imm >> 32)]
@@ -2583,16 +2672,23 @@ L_x_f64_madd_rmw : {
   std::memcpy(mem + ea, &r, sizeof r);
   TG_NEXT();
 }
-L_x_copy4 : {
-  // Pairs (destination, source) of 16-bit slots, in order.
-  const uint32_t p0 = static_cast<uint32_t>(ip->d), p1 = static_cast<uint32_t>(ip->a);
-  const uint32_t p2 = static_cast<uint32_t>(ip->b), p3 = ip->x;
-  fp[p0 & 0xFFFF] = fp[p0 >> 16];
-  fp[p1 & 0xFFFF] = fp[p1 >> 16];
-  fp[p2 & 0xFFFF] = fp[p2 >> 16];
-  fp[p3 & 0xFFFF] = fp[p3 >> 16];
+// Pairs (destination, source) of 16-bit slots, in order.
+#define TG_COPY4(p0, p1, p2, p3)      \
+  do {                                \
+    fp[(p0)&0xFFFF] = fp[(p0) >> 16]; \
+    fp[(p1)&0xFFFF] = fp[(p1) >> 16]; \
+    fp[(p2)&0xFFFF] = fp[(p2) >> 16]; \
+    fp[(p3)&0xFFFF] = fp[(p3) >> 16]; \
+  } while (0)
+L_x_copy4:
+  TG_COPY4(static_cast<uint32_t>(ip->d), static_cast<uint32_t>(ip->a), static_cast<uint32_t>(ip->b),
+           ip->x);
   TG_NEXT();
-}
+L_x_copy4_jmp_poll:
+  TG_COPY4(static_cast<uint32_t>(ip->a), static_cast<uint32_t>(ip->b),
+           static_cast<uint32_t>(ip->imm), static_cast<uint32_t>(ip->imm >> 32));
+  TG_BACK_EDGE(ip->x);
+#undef TG_COPY4
 L_x_copy2:
   fp[ip->d] = fp[ip->a];
   fp[ip->b] = fp[static_cast<int32_t>(ip->x)];
