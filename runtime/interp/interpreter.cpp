@@ -1360,7 +1360,7 @@ class Translator {
   bool fuse_madd_rmw(const ir::Instr& in, size_t n);
   bool fuse_store(const ir::Instr& in, size_t n);
   void translate_one(const ir::Instr& in);
-  void merge_copies();
+  std::vector<uint32_t> compact();
 
   struct Fixup {
     uint32_t at;      ///< instruction index, or table entry index
@@ -2154,28 +2154,43 @@ void Translator::translate_one(const ir::Instr& in) {
   }
 }
 
-// A copy joins the instruction after it (copy_prefixed), and four copies the back-edge after them
-// (x_copy4_jmp_poll), unless a branch lands on that instruction, so
-// this runs once every branch is known, before they are resolved; instructions then move up,
-// and the branches' records and pc_map_ with them. A call enters a function at code[1] and
+// The last pass, once every branch is known and before any is resolved: a copy joins the
+// instruction after it (copy_prefixed) and four copies the back-edge after them
+// (x_copy4_jmp_poll), unless a branch lands on that instruction; and without metering, a loop
+// header's poll that no branch lands on (each back-edge polls itself and lands after it) goes,
+// since a loop is only checked at its back-edges. Instructions then move up, and the branches'
+// landing places with them (returned, per fixup). A call enters a function at code[1] and
 // returns to the instruction after the call, neither of which can be the second of a pair.
-void Translator::merge_copies() {
+std::vector<uint32_t> Translator::compact() {
   std::vector<Ins>& code = out_->code;
   const size_t n = code.size();
-  std::vector<bool> target(n + 1, false);
-  for (const Fixup& f : fixups_)
-    target[static_cast<size_t>(pc_map_[f.target]) + (f.skip ? 1 : 0)] = true;
+  std::vector<uint32_t> land(fixups_.size());
+  std::vector<bool> target(n + 1, false), direct(n + 1, false);
+  for (size_t k = 0; k < fixups_.size(); ++k) {
+    const Fixup& f = fixups_[k];
+    land[k] = static_cast<uint32_t>(pc_map_[f.target] + (f.skip ? 1 : 0));
+    target[land[k]] = true;
+    if (!f.skip)
+      direct[land[k]] = true;
+  }
   if (n > 1)
     target[1] = true;
   std::vector<uint32_t> moved(n + 1);
   size_t out = 0;
+  const auto merge = [&](size_t& i, const Ins& merged, uint16_t op) {
+    moved[i + 1] = static_cast<uint32_t>(out);
+    code[out] = merged;
+    ops_[out] = op;
+    ++out;
+    ++i;
+  };
   for (size_t i = 0; i < n; ++i) {
     moved[i] = static_cast<uint32_t>(out);
-    bool in_imm = false;
-    const uint16_t cp =
-        ops_[i] == x_copy && i + 1 < n && !target[i + 1] ? copy_prefixed(ops_[i + 1], in_imm) : 0;
+    if (!metered_ && i > 0 && ops_[i] == x_poll && !direct[i])
+      continue;
+    const bool pair = i + 1 < n && !target[i + 1];
     const Ins& next = code[std::min(i + 1, n - 1)];
-    if (ops_[i] == x_copy4 && i + 1 < n && !target[i + 1] && ops_[i + 1] == x_jmp_poll) {
+    if (pair && ops_[i] == x_copy4 && ops_[i + 1] == x_jmp_poll) {
       // A register rotation closing a loop: one dispatch with the back-edge.
       const Ins& c = code[i];
       Ins merged = next;
@@ -2183,13 +2198,11 @@ void Translator::merge_copies() {
       merged.a = c.d;
       merged.b = c.a;
       merged.imm = static_cast<uint32_t>(c.b) | (uint64_t{c.x} << 32);
-      moved[i + 1] = static_cast<uint32_t>(out);
-      code[out] = merged;
-      ops_[out] = x_copy4_jmp_poll;
-      ++out;
-      ++i;
+      merge(i, merged, x_copy4_jmp_poll);
       continue;
     }
+    bool in_imm = false;
+    const uint16_t cp = pair && ops_[i] == x_copy ? copy_prefixed(ops_[i + 1], in_imm) : 0;
     if (cp != 0 && next.b == 0 && (in_imm ? next.imm >> 32 == 0 : next.x == 0)) {
       Ins merged = next;
       merged.h = h_[cp];
@@ -2199,11 +2212,7 @@ void Translator::merge_copies() {
         merged.imm |= uint64_t{source} << 32;
       else
         merged.x = source;
-      moved[i + 1] = static_cast<uint32_t>(out);
-      code[out] = merged;
-      ops_[out] = cp;
-      ++out;
-      ++i;
+      merge(i, merged, cp);
       continue;
     }
     code[out] = code[i];
@@ -2216,9 +2225,12 @@ void Translator::merge_copies() {
   for (int64_t& at : pc_map_)
     if (at >= 0)
       at = moved[static_cast<size_t>(at)];
-  for (Fixup& f : fixups_)
-    if (!f.table)
-      f.at = moved[f.at];
+  for (size_t k = 0; k < fixups_.size(); ++k) {
+    land[k] = moved[land[k]];
+    if (!fixups_[k].table)
+      fixups_[k].at = moved[fixups_[k].at];
+  }
+  return land;
 }
 
 std::unique_ptr<Compiled> Translator::translate() {
@@ -2257,13 +2269,13 @@ std::unique_ptr<Compiled> Translator::translate() {
     if (f.target >= n || pc_map_[f.target] < 0)
       return nullptr;
   }
-  merge_copies();
-  for (const Fixup& f : fixups_) {
-    const int64_t to = pc_map_[f.target];
+  const std::vector<uint32_t> land = compact();
+  for (size_t k = 0; k < fixups_.size(); ++k) {
+    const Fixup& f = fixups_[k];
     if (f.table)
-      out_->tables[f.at].target = out_->code.data() + to;
+      out_->tables[f.at].target = out_->code.data() + land[k];
     else
-      out_->code[f.at].d = static_cast<int32_t>(to + (f.skip ? 1 : 0) - static_cast<int64_t>(f.at));
+      out_->code[f.at].d = static_cast<int32_t>(int64_t{land[k]} - int64_t{f.at});
   }
   for (size_t i = 0; i < out_->code.size(); ++i) {
     if (ops_[i] == static_cast<uint16_t>(Op::br_table)) {

@@ -173,22 +173,49 @@ TEST_P(FuelTest, BulkOperationsChargeTheirSizeBeforeActing) {
 }
 
 TEST_P(FuelTest, InterruptStopsAnInfiniteLoopPromptly) {
-  Guest g(R"((module (func (export "spin") (loop $l (br $l)))))");
-  for (bool metered : {false, true}) {
-    std::atomic<bool> stop{false};
-    const auto start = std::chrono::steady_clock::now();
-    std::thread timer([&] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      stop.store(true);
-    });
-    CallResult r =
-        g.run("spin", {}, metered ? std::optional<uint64_t>(UINT64_MAX) : std::nullopt, &stop);
-    timer.join();
-    const auto elapsed = std::chrono::steady_clock::now() - start;
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.trap->kind, TrapKind::interrupted);
-    EXPECT_EQ(r.trap->message(), "interrupted");
-    EXPECT_LT(elapsed, std::chrono::seconds(2));
+  // Every shape of back-edge: the interpreter drops a loop header's own check when each branch
+  // back checks for itself, and keeps it for those that do not (br_table). Each loop comes
+  // after other code so that its header is not the function's entry.
+  Guest g(R"((module
+    (func (export "spin") (param i32)
+      (local.set 0 (i32.xor (local.get 0) (i32.const 2)))
+      (loop $l (br $l)))
+    (func (export "spin_if") (param i32)
+      (local.set 0 (i32.xor (local.get 0) (i32.const 2)))
+      (loop $l (br_if $l (i32.ne (local.get 0) (i32.const 7)))))
+    (func (export "spin_inc") (param i32)
+      (local.set 0 (i32.xor (local.get 0) (i32.const 2)))
+      (loop $l
+        (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+        (br_if $l (i32.ne (local.get 0) (i32.const 0)))))
+    (func (export "spin_table") (param i32)
+      (local.set 0 (i32.xor (local.get 0) (i32.const 2)))
+      (loop $l (br_table $l $l (local.get 0))))
+    (func (export "spin_nested") (param i32)
+      (local.set 0 (i32.xor (local.get 0) (i32.const 2)))
+      (loop $outer
+        (loop $inner (br_if $inner (i32.eqz (local.get 0))))
+        (br $outer)))
+  ))");
+  for (const char* name : {"spin", "spin_if", "spin_inc", "spin_table", "spin_nested"}) {
+    SCOPED_TRACE(name);
+    for (bool metered : {false, true}) {
+      std::atomic<bool> stop{false};
+      const auto start = std::chrono::steady_clock::now();
+      std::thread timer([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        stop.store(true);
+      });
+      const std::vector<Value> args{Value::make_i32(1)};
+      CallResult r =
+          g.run(name, args, metered ? std::optional<uint64_t>(UINT64_MAX) : std::nullopt, &stop);
+      timer.join();
+      const auto elapsed = std::chrono::steady_clock::now() - start;
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.trap->kind, TrapKind::interrupted);
+      EXPECT_EQ(r.trap->message(), "interrupted");
+      EXPECT_LT(elapsed, std::chrono::seconds(2));
+    }
   }
 }
 
