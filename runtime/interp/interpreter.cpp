@@ -451,15 +451,26 @@ struct Compiled {
 #define TG_COPY_PREFIXED_LOAD(name, T, conv) X(x_##name##_k, L_##name##_k, BI)
 #define TG_COPY_PREFIXED_BRANCH(name, get, rel) X(x_br_##name##_imm, L_br_##name##_imm, BI)
 
-// Two integer operations in a chain, the second on the first's result and another slot:
-// fp[d] = (fp[a] op1 fp[b]) op2 fp[x] (width w; the first's result on the left).
-#define TG_CHAIN_ROW(X, w, op1, e1) \
-  X(w, op1, e1, add, +)             \
-  X(w, op1, e1, sub, -) X(w, op1, e1, and_, &) X(w, op1, e1, or_, |) X(w, op1, e1, xor_, ^)
-#define TG_CHAIN_WIDTH(X, w) \
-  TG_CHAIN_ROW(X, w, add, +) \
-  TG_CHAIN_ROW(X, w, sub, -) \
-  TG_CHAIN_ROW(X, w, and_, &) TG_CHAIN_ROW(X, w, or_, |) TG_CHAIN_ROW(X, w, xor_, ^)
+// Two integer operations of width w in a chain, the second on the first's result (on its left):
+// family rr: fp[d] = (fp[a] op1 fp[b]) op2 fp[x]
+//        rk: fp[d] = (fp[a] op1 fp[b]) op2 imm
+//        kk: fp[d] = (fp[a] op1 imm) op2 x (a constant of 32 bits, zero-extended)
+// Hashes (xor then multiply), masks and offsets (and then add) and bit packing compute so.
+#define TG_CHAIN_RR_ROW(X, w, op1) \
+  X(rr, w, op1, add) X(rr, w, op1, sub) X(rr, w, op1, and_) X(rr, w, op1, or_) X(rr, w, op1, xor_)
+#define TG_CHAIN_K_ROW(X, fam, w, op1)                                              \
+  X(fam, w, op1, add)                                                               \
+  X(fam, w, op1, and_) X(fam, w, op1, or_) X(fam, w, op1, xor_) X(fam, w, op1, mul) \
+      X(fam, w, op1, shl) X(fam, w, op1, shr_u)
+#define TG_CHAIN_WIDTH(X, w)                                                                     \
+  TG_CHAIN_RR_ROW(X, w, add)                                                                     \
+  TG_CHAIN_RR_ROW(X, w, sub)                                                                     \
+  TG_CHAIN_RR_ROW(X, w, and_) TG_CHAIN_RR_ROW(X, w, or_) TG_CHAIN_RR_ROW(X, w, xor_)             \
+      TG_CHAIN_K_ROW(X, rk, w, add) TG_CHAIN_K_ROW(X, rk, w, sub) TG_CHAIN_K_ROW(X, rk, w, and_) \
+          TG_CHAIN_K_ROW(X, rk, w, or_) TG_CHAIN_K_ROW(X, rk, w, xor_)                           \
+              TG_CHAIN_K_ROW(X, kk, w, add) TG_CHAIN_K_ROW(X, kk, w, and_)                       \
+                  TG_CHAIN_K_ROW(X, kk, w, or_) TG_CHAIN_K_ROW(X, kk, w, xor_)                   \
+                      TG_CHAIN_K_ROW(X, kk, w, shl) TG_CHAIN_K_ROW(X, kk, w, shr_u)
 #define TG_CHAIN_BINOPS(X) TG_CHAIN_WIDTH(X, i32) TG_CHAIN_WIDTH(X, i64)
 
 // Handlers beyond the IR's own operations (which keep their ir::Op numbers).
@@ -539,7 +550,7 @@ enum XOp : uint16_t {
 #define X(base, label, cls) cp_##base,
                               TG_COPY_PREFIXED(X)
 #undef X
-#define X(w, op1, e1, op2, e2) x_##w##_##op1##_then_##op2,
+#define X(fam, w, op1, op2) x_##fam##_##w##_##op1##_##op2,
                                   TG_CHAIN_BINOPS(X)
 #undef X
                                       x_count
@@ -624,7 +635,7 @@ const char* handler_name(uint16_t op) {
 #define X(base, label, cls) "cp+" #base,
                                                                    TG_COPY_PREFIXED(X)
 #undef X
-#define X(w, op1, e1, op2, e2) #w "_" #op1 "_then_" #op2,
+#define X(fam, w, op1, op2) #fam "_" #w "_" #op1 "_then_" #op2,
                                                                        TG_CHAIN_BINOPS(X)
 #undef X
   };
@@ -887,13 +898,28 @@ uint16_t tail_variant(uint16_t brp, uint16_t prev) {
   }
 }
 
-// The chained form of integer operation `op2` on the result of plain operation `op1`, or 0.
-uint16_t chain_binop(uint16_t op1, Op op2) {
-#define X(w, o1, e1, o2, e2)                                             \
-  if (op1 == static_cast<uint16_t>(Op::w##_##o1) && op2 == Op::w##_##o2) \
-    return x_##w##_##o1##_then_##o2;
+// The chained form of integer operation `op2` on the result of `last`, the handler of the
+// operation just before it, with the constants the two take (families rr, rk, kk), or 0.
+uint16_t chain_binop(bool first_const, bool second_const, uint16_t last, Op op2) {
+#define TG_FIRST_CONST_rr false
+#define TG_FIRST_CONST_rk false
+#define TG_FIRST_CONST_kk true
+#define TG_SECOND_CONST_rr false
+#define TG_SECOND_CONST_rk true
+#define TG_SECOND_CONST_kk true
+#define X(fam, w, o1, o2)                                                                      \
+  if (TG_FIRST_CONST_##fam == first_const && TG_SECOND_CONST_##fam == second_const &&          \
+      op2 == Op::w##_##o2 &&                                                                   \
+      last == (first_const ? imm_variant(Op::w##_##o1) : static_cast<uint16_t>(Op::w##_##o1))) \
+    return x_##fam##_##w##_##o1##_##o2;
   TG_CHAIN_BINOPS(X)
 #undef X
+#undef TG_FIRST_CONST_rr
+#undef TG_FIRST_CONST_rk
+#undef TG_FIRST_CONST_kk
+#undef TG_SECOND_CONST_rr
+#undef TG_SECOND_CONST_rk
+#undef TG_SECOND_CONST_kk
   return 0;
 }
 
@@ -1353,6 +1379,7 @@ class Translator {
   bool fuse_shift(Op op, size_t n);
   bool fuse_add3(Op op, size_t n);
   bool fuse_chain(Op op, size_t n);
+  bool fuse_chain_const(Op op, uint64_t k, size_t n);
   bool fuse_mul(Op op, size_t n);
   bool fuse_mask(uint64_t mask, size_t n);
   void fuse_rotations(bool other_is_temp);
@@ -1600,7 +1627,7 @@ bool Translator::fuse_result_store(const ir::Instr& in, size_t n) {
 bool Translator::fuse_chain(Op op, size_t n) {
   if (!fusable_)
     return false;
-  const uint16_t fused = chain_binop(ops_.back(), op);
+  const uint16_t fused = chain_binop(false, false, ops_.back(), op);
   if (fused == 0)
     return false;
   Ins& li = out_->code.back();
@@ -1616,6 +1643,32 @@ bool Translator::fuse_chain(Op op, size_t n) {
     return false;
   li.x = static_cast<uint32_t>(o.slot);
   become_fused_binary(li, fused, n);
+  return true;
+}
+
+// Likewise for an operation with a constant (already popped: the first operand is at n - 2):
+// rk after an operation on two slots, the constant to imm; kk after one with a constant, this
+// constant to x when it fits there zero-extended.
+bool Translator::fuse_chain_const(Op op, uint64_t k, size_t n) {
+  if (!fusable_ || vs_[n - 2].kind != VKind::temp || !last_wrote(vs_[n - 2].slot))
+    return false;
+  const bool wide = op >= Op::i64_add && op <= Op::i64_rotr;
+  const uint64_t value = wide ? k : static_cast<uint32_t>(k);
+  Ins& li = out_->code.back();
+  uint16_t fused = chain_binop(false, true, ops_.back(), op);
+  if (fused != 0) {
+    li.imm = value;
+  } else if (value <= UINT32_MAX && (fused = chain_binop(true, true, ops_.back(), op)) != 0) {
+    li.x = static_cast<uint32_t>(value);
+  } else {
+    return false;
+  }
+  li.h = h_[fused];
+  li.d = home(n - 2);
+  ops_.back() = fused;
+  vs_.pop_back();
+  push_temp();
+  fusable_ = true;
   return true;
 }
 
@@ -2076,6 +2129,8 @@ void Translator::translate_one(const ir::Instr& in) {
           vs_.pop_back();
           if (in.op == Op::i32_and_ && fuse_mask(k, n))
             return;
+          if (fuse_chain_const(in.op, k, n))
+            return;
           const int32_t a = operand(n - 2);
           vs_.pop_back();
           emit_result(imm_op, home(n - 2), a, 0, 0, k);
@@ -2393,7 +2448,7 @@ template <bool Metering>
 #define X(base, label, cls) &&L_cp_##base,
                                   TG_COPY_PREFIXED(X)
 #undef X
-#define X(w, op1, e1, op2, e2) &&L_##w##_##op1##_then_##op2,
+#define X(fam, w, op1, op2) &&L_##fam##_##w##_##op1##_##op2,
                                       TG_CHAIN_BINOPS(X)
 #undef X
   };
@@ -2590,17 +2645,45 @@ L_x_inc_br_unless_poll:
 
 #define TG_CHAIN_T_i32 uint32_t
 #define TG_CHAIN_T_i64 uint64_t
-#define X(w, op1, e1, op2, e2)                                                    \
-  L_##w##_##op1##_then_##op2 : {                                                  \
-    using T = TG_CHAIN_T_##w;                                                     \
-    const T first = static_cast<T>(static_cast<T>(A) e1 static_cast<T>(B));       \
-    D = static_cast<T>(first e2 static_cast<T>(fp[static_cast<int32_t>(ip->x)])); \
-    TG_NEXT();                                                                    \
+#define TG_E_add(x, y) ((x) + (y))
+#define TG_E_sub(x, y) ((x) - (y))
+#define TG_E_and_(x, y) ((x) & (y))
+#define TG_E_or_(x, y) ((x) | (y))
+#define TG_E_xor_(x, y) ((x) ^ (y))
+#define TG_E_mul(x, y) ((x) * (y))
+#define TG_E_shl(x, y) ((x) << ((y) & (sizeof(T) * 8 - 1)))
+#define TG_E_shr_u(x, y) ((x) >> ((y) & (sizeof(T) * 8 - 1)))
+#define TG_FIRST_rr static_cast<T>(B)
+#define TG_FIRST_rk static_cast<T>(B)
+#define TG_FIRST_kk static_cast<T>(ip->imm)
+#define TG_SECOND_rr static_cast<T>(fp[static_cast<int32_t>(ip->x)])
+#define TG_SECOND_rk static_cast<T>(ip->imm)
+#define TG_SECOND_kk static_cast<T>(ip->x)
+#define X(fam, w, op1, op2)                                                        \
+  L_##fam##_##w##_##op1##_##op2 : {                                                \
+    using T = TG_CHAIN_T_##w;                                                      \
+    const T first = static_cast<T>(TG_E_##op1(static_cast<T>(A), TG_FIRST_##fam)); \
+    D = static_cast<T>(TG_E_##op2(first, TG_SECOND_##fam));                        \
+    TG_NEXT();                                                                     \
   }
   TG_CHAIN_BINOPS(X)
 #undef X
 #undef TG_CHAIN_T_i32
 #undef TG_CHAIN_T_i64
+#undef TG_E_add
+#undef TG_E_sub
+#undef TG_E_and_
+#undef TG_E_or_
+#undef TG_E_xor_
+#undef TG_E_mul
+#undef TG_E_shl
+#undef TG_E_shr_u
+#undef TG_FIRST_rr
+#undef TG_FIRST_rk
+#undef TG_FIRST_kk
+#undef TG_SECOND_rr
+#undef TG_SECOND_rk
+#undef TG_SECOND_kk
 
   // ---- a copy joined to the handler after it ----
 #define TG_COPY_BX() fp[ip->b] = fp[static_cast<int32_t>(ip->x)]
