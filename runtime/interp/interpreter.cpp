@@ -458,20 +458,30 @@ struct Compiled {
 // Hashes (xor then multiply), masks and offsets (and then add) and bit packing compute so.
 #define TG_CHAIN_RR_ROW(X, w, op1) \
   X(rr, w, op1, add) X(rr, w, op1, sub) X(rr, w, op1, and_) X(rr, w, op1, or_) X(rr, w, op1, xor_)
-#define TG_CHAIN_K_ROW(X, fam, w, op1)                                              \
-  X(fam, w, op1, add)                                                               \
-  X(fam, w, op1, and_) X(fam, w, op1, or_) X(fam, w, op1, xor_) X(fam, w, op1, mul) \
-      X(fam, w, op1, shl) X(fam, w, op1, shr_u)
+#define TG_CHAIN_K_ROW(X, fam, w, op1) \
+  X(fam, w, op1, add)                  \
+  X(fam, w, op1, and_)                 \
+  X(fam, w, op1, or_)                  \
+  X(fam, w, op1, xor_) X(fam, w, op1, mul) X(fam, w, op1, shl) X(fam, w, op1, shr_u)
 #define TG_CHAIN_WIDTH(X, w)                                                                     \
   TG_CHAIN_RR_ROW(X, w, add)                                                                     \
   TG_CHAIN_RR_ROW(X, w, sub)                                                                     \
-  TG_CHAIN_RR_ROW(X, w, and_) TG_CHAIN_RR_ROW(X, w, or_) TG_CHAIN_RR_ROW(X, w, xor_)             \
-      TG_CHAIN_K_ROW(X, rk, w, add) TG_CHAIN_K_ROW(X, rk, w, sub) TG_CHAIN_K_ROW(X, rk, w, and_) \
-          TG_CHAIN_K_ROW(X, rk, w, or_) TG_CHAIN_K_ROW(X, rk, w, xor_)                           \
-              TG_CHAIN_K_ROW(X, kk, w, add) TG_CHAIN_K_ROW(X, kk, w, and_)                       \
-                  TG_CHAIN_K_ROW(X, kk, w, or_) TG_CHAIN_K_ROW(X, kk, w, xor_)                   \
-                      TG_CHAIN_K_ROW(X, kk, w, shl) TG_CHAIN_K_ROW(X, kk, w, shr_u)
+  TG_CHAIN_RR_ROW(X, w, and_)                                                                    \
+  TG_CHAIN_RR_ROW(X, w, or_)                                                                     \
+  TG_CHAIN_RR_ROW(X, w, xor_)                                                                    \
+  TG_CHAIN_K_ROW(X, rk, w, add) TG_CHAIN_K_ROW(X, rk, w, sub) TG_CHAIN_K_ROW(X, rk, w, and_)     \
+      TG_CHAIN_K_ROW(X, rk, w, or_) TG_CHAIN_K_ROW(X, rk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, add) \
+          TG_CHAIN_K_ROW(X, kk, w, and_) TG_CHAIN_K_ROW(X, kk, w, or_)                           \
+              TG_CHAIN_K_ROW(X, kk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, shl)                       \
+                  TG_CHAIN_K_ROW(X, kk, w, shr_u)
 #define TG_CHAIN_BINOPS(X) TG_CHAIN_WIDTH(X, i32) TG_CHAIN_WIDTH(X, i64)
+
+// Memory loops (`*p = v; p += n`, `to[i] = from[i]`): a store with a constant address part
+// (_k, _c) that then adds fp[d] to its address slot (`bump`); a memory copy whose destination
+// address is the sum of two slots, computed (and written to fp[x]) by the i32.add before it.
+#define TG_MEM_COPIES(X) \
+  X(x_mem_copy1)         \
+  X(x_mem_copy2) X(x_mem_copy4) X(x_mem_copy8) X(x_mem_copy1x2) X(x_mem_copy1x3) X(x_mem_copy1x4)
 
 // Handlers beyond the IR's own operations (which keep their ir::Op numbers).
 enum XOp : uint16_t {
@@ -553,7 +563,13 @@ enum XOp : uint16_t {
 #define X(fam, w, op1, op2) x_##fam##_##w##_##op1##_##op2,
                                   TG_CHAIN_BINOPS(X)
 #undef X
-                                      x_count
+#define X(name, T) x_##name##_bump, x_##name##_k_bump, x_##name##_c_bump,
+                                      TG_STORES(X)
+#undef X
+#define X(copy) copy##_to_sum,
+                                          TG_MEM_COPIES(X)
+#undef X
+                                              x_count
 };
 
 using ir::Op;
@@ -637,6 +653,12 @@ const char* handler_name(uint16_t op) {
 #undef X
 #define X(fam, w, op1, op2) #fam "_" #w "_" #op1 "_then_" #op2,
                                                                        TG_CHAIN_BINOPS(X)
+#undef X
+#define X(name, T) #name "_bump", #name "_k_bump", #name "_c_bump",
+                                                                           TG_STORES(X)
+#undef X
+#define X(copy) #copy "_to_sum",
+                                                                               TG_MEM_COPIES(X)
 #undef X
   };
   static_assert(std::size(kNames) == x_count - ir::kOpCount);
@@ -892,6 +914,36 @@ uint16_t tail_variant(uint16_t brp, uint16_t prev) {
   case x_brp_##name##_imm: \
     return inc32 ? x_incp_##name##_imm : 0;
       TG_I32_CMPS(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// The form of store `op` (a _k or _c store) that then adds fp[d] to its address slot, or 0.
+uint16_t store_bump(uint16_t op) {
+  switch (op) {
+#define X(name, T)                      \
+  case static_cast<uint16_t>(Op::name): \
+    return x_##name##_bump;             \
+  case x_##name##_k:                    \
+    return x_##name##_k_bump;           \
+  case x_##name##_c:                    \
+    return x_##name##_c_bump;
+    TG_STORES(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// The form of memory copy `op` whose destination is a sum of two slots, or 0.
+uint16_t copy_to_sum(uint16_t op) {
+  switch (op) {
+#define X(copy) \
+  case copy:    \
+    return copy##_to_sum;
+    TG_MEM_COPIES(X)
 #undef X
     default:
       return 0;
@@ -2211,8 +2263,9 @@ void Translator::translate_one(const ir::Instr& in) {
 
 // The last pass, once every branch is known and before any is resolved: a copy joins the
 // instruction after it (copy_prefixed) and four copies the back-edge after them
-// (x_copy4_jmp_poll), unless a branch lands on that instruction; and without metering, a loop
-// header's poll that no branch lands on (each back-edge polls itself and lands after it) goes,
+// (x_copy4_jmp_poll); a store or memory copy takes the i32.add beside it (store_bump,
+// copy_to_sum) -- each unless a branch lands on the second instruction; and without metering, a
+// loop header's poll that no branch lands on (each back-edge polls itself and lands after it) goes,
 // since a loop is only checked at its back-edges. Instructions then move up, and the branches'
 // landing places with them (returned, per fixup). A call enters a function at code[1] and
 // returns to the instruction after the call, neither of which can be the second of a pair.
@@ -2255,6 +2308,33 @@ std::vector<uint32_t> Translator::compact() {
       merged.imm = static_cast<uint32_t>(c.b) | (uint64_t{c.x} << 32);
       merge(i, merged, x_copy4_jmp_poll);
       continue;
+    }
+    if (pair && ops_[i + 1] == static_cast<uint16_t>(Op::i32_add)) {
+      // `*p = v; p += n`: the store bumps its own address slot.
+      const Ins& add = next;
+      const uint16_t bump = store_bump(ops_[i]);
+      if (bump != 0 && code[i].d == 0 && add.d == add.a && add.a == code[i].a) {
+        Ins merged = code[i];
+        merged.h = h_[bump];
+        merged.d = add.b;
+        merge(i, merged, bump);
+        continue;
+      }
+    }
+    if (pair && ops_[i] == static_cast<uint16_t>(Op::i32_add)) {
+      // `to[i] = from[i]`: the copy computes its destination `to + i` itself.
+      const Ins& add = code[i];
+      const uint16_t to_sum = copy_to_sum(ops_[i + 1]);
+      if (to_sum != 0 && next.a == add.d && static_cast<uint32_t>(next.imm) == 0 && next.x == 0 &&
+          add.b >= 0) {
+        Ins merged = next;
+        merged.h = h_[to_sum];
+        merged.a = add.a;
+        merged.imm |= static_cast<uint32_t>(add.b);
+        merged.x = static_cast<uint32_t>(add.d);
+        merge(i, merged, to_sum);
+        continue;
+      }
     }
     bool in_imm = false;
     const uint16_t cp = pair && ops_[i] == x_copy ? copy_prefixed(ops_[i + 1], in_imm) : 0;
@@ -2450,6 +2530,12 @@ template <bool Metering>
 #undef X
 #define X(fam, w, op1, op2) &&L_##fam##_##w##_##op1##_##op2,
                                       TG_CHAIN_BINOPS(X)
+#undef X
+#define X(name, T) &&L_##name##_bump, &&L_##name##_k_bump, &&L_##name##_c_bump,
+                                          TG_STORES(X)
+#undef X
+#define X(copy) &&L_##copy##_to_sum,
+                                              TG_MEM_COPIES(X)
 #undef X
   };
   static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == x_count);
@@ -2697,36 +2783,59 @@ L_x_inc_br_unless_poll:
 #undef TG_COPY_BI
 
   // ---- moves ----
-#define TG_MEM_COPY(bytes)                                                          \
-  {                                                                                 \
-    const uint64_t src =                                                            \
-        uint64_t{u32(fp[ip->d] + static_cast<uint32_t>(ip->b))} + (ip->imm >> 32);  \
-    if (src + (bytes) > mem_size)                                                   \
-      TG_TRAP(memory_out_of_bounds);                                                \
-    const uint64_t dst = uint64_t{u32(A + static_cast<uint32_t>(ip->imm))} + ip->x; \
-    if (dst + (bytes) > mem_size)                                                   \
-      TG_TRAP(memory_out_of_bounds);                                                \
-    uint8_t buf[bytes];                                                             \
-    std::memcpy(buf, mem + src, (bytes));                                           \
-    std::memcpy(mem + dst, buf, (bytes));                                           \
-    TG_NEXT();                                                                      \
+  // The destination is d0 (an i32 address) + doff; fp[d] + b + the high half of imm the source.
+#define TG_MEM_COPY(bytes, d0, doff)                                               \
+  {                                                                                \
+    const uint64_t src =                                                           \
+        uint64_t{u32(fp[ip->d] + static_cast<uint32_t>(ip->b))} + (ip->imm >> 32); \
+    if (src + (bytes) > mem_size)                                                  \
+      TG_TRAP(memory_out_of_bounds);                                               \
+    const uint64_t dst = uint64_t{d0} + (doff);                                    \
+    if (dst + (bytes) > mem_size)                                                  \
+      TG_TRAP(memory_out_of_bounds);                                               \
+    uint8_t buf[bytes];                                                            \
+    std::memcpy(buf, mem + src, (bytes));                                          \
+    std::memcpy(mem + dst, buf, (bytes));                                          \
+    TG_NEXT();                                                                     \
   }
+#define TG_DST u32(A + static_cast<uint32_t>(ip->imm))
+  // _to_sum: the i32.add before, fp[x] = fp[a] + fp[low half of imm], gives the destination.
+#define TG_SUM()                                                    \
+  const uint32_t sum = u32(A + fp[static_cast<uint32_t>(ip->imm)]); \
+  fp[static_cast<int32_t>(ip->x)] = sum
 L_x_mem_copy1:
-  TG_MEM_COPY(1)
+  TG_MEM_COPY(1, TG_DST, ip->x)
 L_x_mem_copy2:
-  TG_MEM_COPY(2)
+  TG_MEM_COPY(2, TG_DST, ip->x)
 L_x_mem_copy4:
-  TG_MEM_COPY(4)
+  TG_MEM_COPY(4, TG_DST, ip->x)
 L_x_mem_copy8:
-  TG_MEM_COPY(8)
+  TG_MEM_COPY(8, TG_DST, ip->x)
+L_x_mem_copy1_to_sum : {
+  TG_SUM();
+  TG_MEM_COPY(1, sum, 0)
+}
+L_x_mem_copy2_to_sum : {
+  TG_SUM();
+  TG_MEM_COPY(2, sum, 0)
+}
+L_x_mem_copy4_to_sum : {
+  TG_SUM();
+  TG_MEM_COPY(4, sum, 0)
+}
+L_x_mem_copy8_to_sum : {
+  TG_SUM();
+  TG_MEM_COPY(8, sum, 0)
+}
 #undef TG_MEM_COPY
-  // Fast when no address wraps around 4 GiB and every byte is in bounds; otherwise each byte as
-  // its own x_mem_copy1 would do it (source checked, then destination, then copied).
-#define TG_MEM_COPY_BYTES(n)                                                                 \
+// Fast when no address wraps around 4 GiB and every byte is in bounds; otherwise each byte as
+// its own x_mem_copy1 would do it (source checked, then destination, then copied).
+#define TG_MEM_COPY_BYTES(n, dst0, doff)                                                     \
   {                                                                                          \
     const uint32_t s0 = u32(fp[ip->d] + static_cast<uint32_t>(ip->b));                       \
-    const uint32_t d0 = u32(A + static_cast<uint32_t>(ip->imm));                             \
-    const uint64_t src = uint64_t{s0} + (ip->imm >> 32), dst = uint64_t{d0} + ip->x;         \
+    const uint32_t d0 = (dst0);                                                              \
+    const uint64_t dofs = (doff);                                                            \
+    const uint64_t src = uint64_t{s0} + (ip->imm >> 32), dst = uint64_t{d0} + dofs;          \
     if (s0 <= UINT32_MAX - ((n)-1) && d0 <= UINT32_MAX - ((n)-1) && src + (n) <= mem_size && \
         dst + (n) <= mem_size) {                                                             \
       for (uint32_t k = 0; k < (n); ++k)                                                     \
@@ -2736,7 +2845,7 @@ L_x_mem_copy8:
         const uint64_t s = uint64_t{u32(s0 + k)} + (ip->imm >> 32);                          \
         if (s + 1 > mem_size)                                                                \
           TG_TRAP(memory_out_of_bounds);                                                     \
-        const uint64_t d = uint64_t{u32(d0 + k)} + ip->x;                                    \
+        const uint64_t d = uint64_t{u32(d0 + k)} + dofs;                                     \
         if (d + 1 > mem_size)                                                                \
           TG_TRAP(memory_out_of_bounds);                                                     \
         mem[d] = mem[s];                                                                     \
@@ -2745,12 +2854,26 @@ L_x_mem_copy8:
     TG_NEXT();                                                                               \
   }
 L_x_mem_copy1x2:
-  TG_MEM_COPY_BYTES(2)
+  TG_MEM_COPY_BYTES(2, TG_DST, ip->x)
 L_x_mem_copy1x3:
-  TG_MEM_COPY_BYTES(3)
+  TG_MEM_COPY_BYTES(3, TG_DST, ip->x)
 L_x_mem_copy1x4:
-  TG_MEM_COPY_BYTES(4)
+  TG_MEM_COPY_BYTES(4, TG_DST, ip->x)
+L_x_mem_copy1x2_to_sum : {
+  TG_SUM();
+  TG_MEM_COPY_BYTES(2, sum, 0)
+}
+L_x_mem_copy1x3_to_sum : {
+  TG_SUM();
+  TG_MEM_COPY_BYTES(3, sum, 0)
+}
+L_x_mem_copy1x4_to_sum : {
+  TG_SUM();
+  TG_MEM_COPY_BYTES(4, sum, 0)
+}
 #undef TG_MEM_COPY_BYTES
+#undef TG_DST
+#undef TG_SUM
 L_x_f64_madd_rmw : {
   const uint64_t ea = uint64_t{u32(D)} + ip->x;
   if (ea + sizeof(double) > mem_size)
@@ -3106,6 +3229,17 @@ L_elem_drop:
     std::memcpy(mem + ea, &v, sizeof(T)); \
     TG_NEXT();                            \
   }
+  // The store, then the i32.add after it: its address slot += fp[d].
+#define TG_STORE_BUMP(name, T, addr, value) \
+  {                                         \
+    const uint64_t ea = (addr) + ip->x;     \
+    if (ea + sizeof(T) > mem_size)          \
+      TG_TRAP(memory_out_of_bounds);        \
+    const T v = static_cast<T>(value);      \
+    std::memcpy(mem + ea, &v, sizeof(T));   \
+    A = u32(A + D);                         \
+    TG_NEXT();                              \
+  }
 #define X(name, T, conv)                                             \
   L_##name : TG_LOAD(name, T, conv, uint64_t{u32(A)});               \
   L_##name##_k : TG_LOAD(name, T, conv, uint64_t{u32(A + ip->imm)}); \
@@ -3119,11 +3253,16 @@ L_elem_drop:
   L_##name##_r : TG_STORE(name, T, uint64_t{u32(A + B)}, D);                   \
   L_##name##_c : TG_STORE(name, T, uint64_t{u32(A + ip->imm)},                 \
                           static_cast<uint64_t>(static_cast<int64_t>(ip->b))); \
-  L_##name##_a : TG_STORE(name, T, ip->imm, B);
+  L_##name##_a : TG_STORE(name, T, ip->imm, B);                                \
+  L_##name##_bump : TG_STORE_BUMP(name, T, uint64_t{u32(A)}, B);               \
+  L_##name##_k_bump : TG_STORE_BUMP(name, T, uint64_t{u32(A + ip->imm)}, B);   \
+  L_##name##_c_bump : TG_STORE_BUMP(name, T, uint64_t{u32(A + ip->imm)},       \
+                                    static_cast<uint64_t>(static_cast<int64_t>(ip->b)));
   TG_STORES(X)
 #undef X
 #undef TG_LOAD
 #undef TG_STORE
+#undef TG_STORE_BUMP
 L_memory_size : {
   SP;
   sp[0] = mem_size / kPageSize;

@@ -1,0 +1,49 @@
+;; tollgate's own script, run like the spec suite on every tier: memory loops the interpreter runs as fewer instructions: a store followed by `p += n` on its own address (the store bumps it), and a byte copy whose destination `to + i` the copy computes itself (writing the sum to its local as the add would).
+;; Expected values follow from the spec's semantics of the plain instructions (checked by hand).
+(module
+  (memory 1)
+  (data (i32.const 1024) "abcdefghijklmnop")
+  ;; to[i] = from[i] two bytes an iteration, `to + i` kept in $p for the second byte
+  (func (export "copy_bytes") (param $shift i32) (param $n i32) (result i64)
+    (local $i i32) (local $p i32) (local $to i32)
+    (local.set $to (i32.add (i32.const 2048) (local.get $shift)))
+    (loop $l
+      (i32.store8 (local.tee $p (i32.add (local.get $i) (local.get $to)))
+                  (i32.load8_u offset=1024 (local.get $i)))
+      (i32.store8 offset=1 (local.get $p) (i32.load8_u offset=1025 (local.get $i)))
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 2))) (local.get $n))))
+    (i64.load (i32.add (i32.const 2048) (local.get $shift))))
+  ;; *p = 1 (constant) or *p = v (a local), then p += step, count times; returns p
+  (func (export "fill8") (param $p i32) (param $step i32) (param $count i32) (result i32)
+    (loop $l
+      (i32.store8 (local.get $p) (i32.const 1))
+      (local.set $p (i32.add (local.get $p) (local.get $step)))
+      (br_if $l (local.tee $count (i32.sub (local.get $count) (i32.const 1)))))
+    (local.get $p))
+  (func (export "fill32") (param $p i32) (param $step i32) (param $count i32) (param $v i32) (result i32)
+    (loop $l
+      (i32.store offset=0 (local.get $p) (local.get $v))
+      (local.set $p (i32.add (local.get $p) (local.get $step)))
+      (br_if $l (local.tee $count (i32.sub (local.get $count) (i32.const 1)))))
+    (local.get $p))
+  (func (export "sum8") (param $p i32) (param $len i32) (result i32) (local $s i32)
+    (loop $l
+      (local.set $s (i32.add (local.get $s) (i32.load8_u (local.get $p))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br_if $l (local.tee $len (i32.sub (local.get $len) (i32.const 1)))))
+    (local.get $s))
+)
+(assert_return (invoke "copy_bytes" (i32.const 0) (i32.const 8)) (i64.const 0x6867666564636261))
+(assert_return (invoke "copy_bytes" (i32.const 3) (i32.const 8)) (i64.const 0x6867666564636261))
+(assert_return (invoke "copy_bytes" (i32.const 21) (i32.const 2)) (i64.const 0x6261))
+(assert_trap (invoke "copy_bytes" (i32.const 63487) (i32.const 2)) "out of bounds memory access")
+(assert_return (invoke "fill8" (i32.const 4096) (i32.const 3) (i32.const 5)) (i32.const 4111))
+(assert_return (invoke "sum8" (i32.const 4096) (i32.const 16)) (i32.const 5))
+(assert_return (invoke "fill8" (i32.const 4200) (i32.const 0) (i32.const 4)) (i32.const 4200))
+(assert_return (invoke "sum8" (i32.const 4200) (i32.const 1)) (i32.const 1))
+(assert_return (invoke "fill32" (i32.const 8192) (i32.const 5) (i32.const 3) (i32.const 0x01020304)) (i32.const 8207))
+(assert_return (invoke "sum8" (i32.const 8192) (i32.const 16)) (i32.const 30))
+(assert_trap (invoke "fill32" (i32.const 65530) (i32.const 4) (i32.const 3) (i32.const 7)) "out of bounds memory access")
+(assert_return (invoke "sum8" (i32.const 65530) (i32.const 4)) (i32.const 7))
+;; the copy that trapped above stored its first byte, 'a', at 65535 before the second failed
+(assert_return (invoke "sum8" (i32.const 65535) (i32.const 1)) (i32.const 97))
