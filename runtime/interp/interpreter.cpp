@@ -463,17 +463,17 @@ struct Compiled {
   X(fam, w, op1, and_)                 \
   X(fam, w, op1, or_)                  \
   X(fam, w, op1, xor_) X(fam, w, op1, mul) X(fam, w, op1, shl) X(fam, w, op1, shr_u)
-#define TG_CHAIN_WIDTH(X, w)                                                                     \
-  TG_CHAIN_RR_ROW(X, w, add)                                                                     \
-  TG_CHAIN_RR_ROW(X, w, sub)                                                                     \
-  TG_CHAIN_RR_ROW(X, w, and_)                                                                    \
-  TG_CHAIN_RR_ROW(X, w, or_)                                                                     \
-  TG_CHAIN_RR_ROW(X, w, xor_)                                                                    \
-  TG_CHAIN_K_ROW(X, rk, w, add) TG_CHAIN_K_ROW(X, rk, w, sub) TG_CHAIN_K_ROW(X, rk, w, and_)     \
-      TG_CHAIN_K_ROW(X, rk, w, or_) TG_CHAIN_K_ROW(X, rk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, add) \
-          TG_CHAIN_K_ROW(X, kk, w, and_) TG_CHAIN_K_ROW(X, kk, w, or_)                           \
-              TG_CHAIN_K_ROW(X, kk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, shl)                       \
-                  TG_CHAIN_K_ROW(X, kk, w, shr_u)
+#define TG_CHAIN_WIDTH(X, w)                                                                      \
+  TG_CHAIN_RR_ROW(X, w, add)                                                                      \
+  TG_CHAIN_RR_ROW(X, w, sub)                                                                      \
+  TG_CHAIN_RR_ROW(X, w, and_)                                                                     \
+  TG_CHAIN_RR_ROW(X, w, or_)                                                                      \
+  TG_CHAIN_RR_ROW(X, w, xor_)                                                                     \
+  TG_CHAIN_K_ROW(X, rk, w, add)                                                                   \
+  TG_CHAIN_K_ROW(X, rk, w, sub) TG_CHAIN_K_ROW(X, rk, w, and_) TG_CHAIN_K_ROW(X, rk, w, or_)      \
+      TG_CHAIN_K_ROW(X, rk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, add) TG_CHAIN_K_ROW(X, kk, w, and_) \
+          TG_CHAIN_K_ROW(X, kk, w, or_) TG_CHAIN_K_ROW(X, kk, w, xor_)                            \
+              TG_CHAIN_K_ROW(X, kk, w, shl) TG_CHAIN_K_ROW(X, kk, w, shr_u)
 #define TG_CHAIN_BINOPS(X) TG_CHAIN_WIDTH(X, i32) TG_CHAIN_WIDTH(X, i64)
 
 // Memory loops (`*p = v; p += n`, `to[i] = from[i]`): a store with a constant address part
@@ -536,6 +536,8 @@ enum XOp : uint16_t {
 #undef X
                           x_i32_add3,  ///< fp[d] = fp[a] + fp[b] + fp[x]
   x_i64_add3,
+  x_i32_add4,  ///< fp[d] = fp[a] + fp[b] + fp[x] + fp[imm]
+  x_i64_add4,
 #define X(name, get, T, expr) x_##name##_mul_l, x_##name##_mul_r,
   TG_MUL_BINOPS(X)
 #undef X
@@ -627,6 +629,8 @@ const char* handler_name(uint16_t op) {
 #undef X
                                                                "i32_add3",
                                        "i64_add3",
+                                       "i32_add4",
+                                       "i64_add4",
 #define X(name, get, T, expr) #name "_mul_l", #name "_mul_r",
                                        TG_MUL_BINOPS(X)
 #undef X
@@ -1740,9 +1744,13 @@ bool Translator::fuse_add3(Op op, size_t n) {
       }
     }
   }
-  if (!fusable_ || (op != Op::i32_add && op != Op::i64_add) ||
-      ops_.back() != static_cast<uint16_t>(op))
+  if (!fusable_ || (op != Op::i32_add && op != Op::i64_add))
     return false;
+  // A sum of three then takes a fourth term (into imm).
+  const uint16_t add3 = op == Op::i32_add ? x_i32_add3 : x_i64_add3;
+  if (ops_.back() != static_cast<uint16_t>(op) && ops_.back() != add3)
+    return false;
+  const bool four = ops_.back() == add3;
   Ins& li = out_->code.back();
   size_t other;
   if (vs_[n - 1].kind == VKind::temp && li.d == vs_[n - 1].slot)
@@ -1754,9 +1762,13 @@ bool Translator::fuse_add3(Op op, size_t n) {
   const VEntry& o = vs_[other];
   if (o.kind != VKind::local && o.kind != VKind::temp)
     return false;
-  const uint16_t fused = op == Op::i32_add ? x_i32_add3 : x_i64_add3;
+  if (four) {
+    li.imm = static_cast<uint32_t>(o.slot);
+    become_fused_binary(li, op == Op::i32_add ? x_i32_add4 : x_i64_add4, n);
+    return true;
+  }
   li.x = static_cast<uint32_t>(o.slot);
-  become_fused_binary(li, fused, n);
+  become_fused_binary(li, add3, n);
   return true;
 }
 
@@ -2503,7 +2515,7 @@ template <bool Metering>
                               TG_DIV_BINOPS(X)
 #undef X
           && L_x_i32_add3,
-      &&L_x_i64_add3,
+      &&L_x_i64_add3, &&L_x_i32_add4, &&L_x_i64_add4,
 #define X(name, get, T, expr) &&L_##name##_mul_l, &&L_##name##_mul_r,
       TG_MUL_BINOPS(X)
 #undef X
@@ -3430,6 +3442,12 @@ L_x_i32_add3:
   TG_NEXT();
 L_x_i64_add3:
   D = A + B + fp[static_cast<int32_t>(ip->x)];
+  TG_NEXT();
+L_x_i32_add4:
+  D = u32(A + B + fp[static_cast<int32_t>(ip->x)] + fp[static_cast<int32_t>(ip->imm)]);
+  TG_NEXT();
+L_x_i64_add4:
+  D = A + B + fp[static_cast<int32_t>(ip->x)] + fp[static_cast<int32_t>(ip->imm)];
   TG_NEXT();
 #define X(name, get, T, expr)                         \
   L_##name##_mul_l : {                                \

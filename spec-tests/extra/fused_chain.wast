@@ -1,4 +1,4 @@
-;; tollgate's own script, run like the spec suite on every tier: two integer operations in a chain (the interpreter makes one instruction of add, sub, and, or, xor on the previous one's result), with that result on either side; a register rotation closing a loop (copies and back-edge in one instruction).
+;; tollgate's own script, run like the spec suite on every tier: two integer operations in a chain (the interpreter makes one instruction of add, sub, and, or, xor on the previous one's result), with that result on either side; a register rotation closing a loop (copies and back-edge in one instruction); sums of four terms.
 ;; Expected values follow from the spec's semantics of the plain instructions (wrap-around arithmetic, computed independently with Python integers).
 (module
   (func (export "i32_add_add_l") (param i32 i32 i32) (result i32) (i32.add (i32.add (local.get 0) (local.get 1)) (local.get 2)))
@@ -114,6 +114,10 @@
         (local.set 4 (local.get 3)) (local.set 3 (local.get 2)) (local.set 2 (local.get 1)) (local.set 1 (local.get 9))
         (br $l)))
     (i32.add (i32.mul (local.get 1) (i32.const 1000000)) (i32.add (i32.mul (local.get 8) (i32.const 1000)) (local.get 4))))
+  (func (export "i32_add4_l") (param i32 i32 i32 i32) (result i32) (i32.add (i32.add (i32.add (local.get 0) (local.get 1)) (local.get 2)) (local.get 3)))
+  (func (export "i32_add4_r") (param i32 i32 i32 i32) (result i32) (i32.add (local.get 3) (i32.add (local.get 2) (i32.add (local.get 0) (local.get 1)))))
+  (func (export "i64_add4_l") (param i64 i64 i64 i64) (result i64) (i64.add (i64.add (i64.add (local.get 0) (local.get 1)) (local.get 2)) (local.get 3)))
+  (func (export "i32_add4_self") (param i32 i32 i32) (result i32) (local.set 0 (i32.add (i32.add (i32.add (local.get 0) (local.get 1)) (local.get 2)) (local.get 0))) (local.get 0))
 )
 (assert_return (invoke "i32_add_add_l" (i32.const 305419896) (i32.const -1698898192) (i32.const 252645135)) (i32.const -1140833161))
 (assert_return (invoke "i32_add_add_r" (i32.const 305419896) (i32.const -1698898192) (i32.const 252645135)) (i32.const -1140833161))
@@ -220,3 +224,7 @@
 (assert_return (invoke "rotate" (i32.const 1)) (i32.const 9007003))
 (assert_return (invoke "rotate" (i32.const 3)) (i32.const 22005001))
 (assert_return (invoke "rotate" (i32.const 10)) (i32.const 62022036))
+(assert_return (invoke "i32_add4_l" (i32.const -1985229329) (i32.const -19088744) (i32.const 2147483647) (i32.const -2147483647)) (i32.const -2004318073))
+(assert_return (invoke "i32_add4_r" (i32.const -1985229329) (i32.const -19088744) (i32.const 2147483647) (i32.const -2147483647)) (i32.const -2004318073))
+(assert_return (invoke "i64_add4_l" (i64.const -81985529216486896) (i64.const -9223372036854775808) (i64.const 9223372036854775807) (i64.const 4886718345)) (i64.const -81985524329768552))
+(assert_return (invoke "i32_add4_self" (i32.const 1000) (i32.const 20) (i32.const 3)) (i32.const 2023))
