@@ -470,10 +470,11 @@ struct Compiled {
   TG_CHAIN_RR_ROW(X, w, or_)                                                                      \
   TG_CHAIN_RR_ROW(X, w, xor_)                                                                     \
   TG_CHAIN_K_ROW(X, rk, w, add)                                                                   \
-  TG_CHAIN_K_ROW(X, rk, w, sub) TG_CHAIN_K_ROW(X, rk, w, and_) TG_CHAIN_K_ROW(X, rk, w, or_)      \
-      TG_CHAIN_K_ROW(X, rk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, add) TG_CHAIN_K_ROW(X, kk, w, and_) \
-          TG_CHAIN_K_ROW(X, kk, w, or_) TG_CHAIN_K_ROW(X, kk, w, xor_)                            \
-              TG_CHAIN_K_ROW(X, kk, w, shl) TG_CHAIN_K_ROW(X, kk, w, shr_u)
+  TG_CHAIN_K_ROW(X, rk, w, sub)                                                                   \
+  TG_CHAIN_K_ROW(X, rk, w, and_)                                                                  \
+  TG_CHAIN_K_ROW(X, rk, w, or_) TG_CHAIN_K_ROW(X, rk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, add)      \
+      TG_CHAIN_K_ROW(X, kk, w, and_) TG_CHAIN_K_ROW(X, kk, w, or_) TG_CHAIN_K_ROW(X, kk, w, xor_) \
+          TG_CHAIN_K_ROW(X, kk, w, shl) TG_CHAIN_K_ROW(X, kk, w, shr_u)
 #define TG_CHAIN_BINOPS(X) TG_CHAIN_WIDTH(X, i32) TG_CHAIN_WIDTH(X, i64)
 
 // Memory loops (`*p = v; p += n`, `to[i] = from[i]`): a store with a constant address part
@@ -508,6 +509,8 @@ enum XOp : uint16_t {
   x_i32_add_and_imm,  ///< fp[d] = (i32 fp[a] + imm low half) & imm high half
   x_i32_shl_rk_and_imm,  ///< fp[d] = (imm low half << fp[b]) & imm high half (i32)
   x_call_local,          ///< call a function of the same module: imm is its TierCache for this mode
+  x_call_local_add,      ///< fp[d] = i32 fp[a] + b (the first argument, as `f(n - 1)`), then
+                         ///< x_call_local
   x_jmp_poll,            ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
   x_copy4_jmp_poll,      ///< x_copy4 with its pairs in a, b and imm's halves, then x_jmp_poll
   x_add32_jmp_poll,      ///< fp[b] = i32 fp[a] + imm, then x_jmp_poll
@@ -601,6 +604,7 @@ const char* handler_name(uint16_t op) {
                                        "x_i32_add_and_imm",
                                        "x_i32_shl_rk_and_imm",
                                        "x_call_local",
+                                       "x_call_local_add",
                                        "x_jmp_poll",
                                        "x_copy4_jmp_poll",
                                        "x_add32_jmp_poll",
@@ -2276,7 +2280,8 @@ void Translator::translate_one(const ir::Instr& in) {
 // The last pass, once every branch is known and before any is resolved: a copy joins the
 // instruction after it (copy_prefixed) and four copies the back-edge after them
 // (x_copy4_jmp_poll); a store or memory copy takes the i32.add beside it (store_bump,
-// copy_to_sum) -- each unless a branch lands on the second instruction; and without metering, a
+// copy_to_sum), a call the i32.add computing its first argument -- each unless a branch lands
+// on the second instruction; and without metering, a
 // loop header's poll that no branch lands on (each back-edge polls itself and lands after it) goes,
 // since a loop is only checked at its back-edges. Instructions then move up, and the branches'
 // landing places with them (returned, per fixup). A call enters a function at code[1] and
@@ -2319,6 +2324,16 @@ std::vector<uint32_t> Translator::compact() {
       merged.b = c.a;
       merged.imm = static_cast<uint32_t>(c.b) | (uint64_t{c.x} << 32);
       merge(i, merged, x_copy4_jmp_poll);
+      continue;
+    }
+    if (pair && ops_[i] == imm_variant(Op::i32_add) && ops_[i + 1] == x_call_local &&
+        code[i].d == next.d) {
+      // `f(n - 1)`: the call computes its first argument.
+      Ins merged = next;
+      merged.h = h_[x_call_local_add];
+      merged.a = code[i].a;
+      merged.b = static_cast<int32_t>(static_cast<uint32_t>(code[i].imm));
+      merge(i, merged, x_call_local_add);
       continue;
     }
     if (pair && ops_[i + 1] == static_cast<uint16_t>(Op::i32_add)) {
@@ -2493,9 +2508,9 @@ template <bool Metering>
       &&L_x_mem_copy4, &&L_x_mem_copy8, &&L_x_mem_copy1x2, &&L_x_mem_copy1x3, &&L_x_mem_copy1x4,
       &&L_x_i32_xrot2, &&L_x_i32_xrot3, &&L_x_i32_xrot1_shr, &&L_x_i32_xrot2_shr,
       &&L_x_f64_madd_rmw, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_add2_i32,
-      &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm, &&L_x_call_local, &&L_x_jmp_poll,
-      &&L_x_copy4_jmp_poll, &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll,
-      &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
+      &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm, &&L_x_call_local, &&L_x_call_local_add,
+      &&L_x_jmp_poll, &&L_x_copy4_jmp_poll, &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll,
+      &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -3025,6 +3040,8 @@ do_return : {
 L_call:
   callee = inst->funcs[ip->x];
   goto do_call;
+L_x_call_local_add:
+  D = u32(A + static_cast<uint32_t>(ip->b));
 L_x_call_local : {
   // The common case inline; a callee not translated yet, or a frame that needs checks or more
   // room, takes the general path, which handles it exactly as a plain call.

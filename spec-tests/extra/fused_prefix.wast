@@ -1,4 +1,4 @@
-;; tollgate's own script, run like the spec suite on every tier: a local copy that the interpreter joins to the instruction after it (a load, a constant operation, a compare-and-branch, SHA-2 rotations) happens before that instruction, and never on a path that branches past the copy; loop tails that test the counter second; i64.add of a widened i32.
+;; tollgate's own script, run like the spec suite on every tier: a local copy that the interpreter joins to the instruction after it (a load, a constant operation, a compare-and-branch, SHA-2 rotations) happens before that instruction, and never on a path that branches past the copy; loop tails that test the counter second; i64.add of a widened i32; a call whose first argument is an i32.add with a constant.
 ;; Expected values follow from the spec's semantics of the plain instructions (checked by hand).
 (module
   (memory 1)
@@ -60,6 +60,16 @@
     (i64.add (local.get 0) (i64.extend_i32_u (local.get 1))))
   (func (export "add_extend_s") (param i64 i32) (result i64)
     (i64.add (i64.extend_i32_s (local.get 1)) (local.get 0)))
+  ;; recursion on n - 1 (the call computes its first argument), with a second argument
+  (func $sum (export "sum") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 0))
+      (else (i32.add (call $sum (i32.sub (local.get 0) (i32.const 1))) (local.get 0)))))
+  (func $weighted (export "weighted") (param i32 i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (local.get 1))
+      (else (i32.add (call $weighted (i32.add (local.get 0) (i32.const -1)) (local.get 1))
+                     (i32.mul (local.get 0) (local.get 1))))))
 )
 (assert_return (invoke "copy_load" (i32.const 2)) (i32.const 3))
 (assert_return (invoke "copy_load" (i32.const 0)) (i32.const 1))
@@ -81,3 +91,6 @@
 (assert_return (invoke "add_extend_u" (i64.const 5) (i32.const 7)) (i64.const 12))
 (assert_return (invoke "add_extend_s" (i64.const 1) (i32.const -1)) (i64.const 0))
 (assert_return (invoke "add_extend_s" (i64.const 5) (i32.const -7)) (i64.const -2))
+(assert_return (invoke "sum" (i32.const 100)) (i32.const 5050))
+(assert_return (invoke "sum" (i32.const 0)) (i32.const 0))
+(assert_return (invoke "weighted" (i32.const 4) (i32.const 3)) (i32.const 33))
