@@ -463,18 +463,19 @@ struct Compiled {
   X(fam, w, op1, and_)                 \
   X(fam, w, op1, or_)                  \
   X(fam, w, op1, xor_) X(fam, w, op1, mul) X(fam, w, op1, shl) X(fam, w, op1, shr_u)
-#define TG_CHAIN_WIDTH(X, w)                                                                      \
-  TG_CHAIN_RR_ROW(X, w, add)                                                                      \
-  TG_CHAIN_RR_ROW(X, w, sub)                                                                      \
-  TG_CHAIN_RR_ROW(X, w, and_)                                                                     \
-  TG_CHAIN_RR_ROW(X, w, or_)                                                                      \
-  TG_CHAIN_RR_ROW(X, w, xor_)                                                                     \
-  TG_CHAIN_K_ROW(X, rk, w, add)                                                                   \
-  TG_CHAIN_K_ROW(X, rk, w, sub)                                                                   \
-  TG_CHAIN_K_ROW(X, rk, w, and_)                                                                  \
-  TG_CHAIN_K_ROW(X, rk, w, or_) TG_CHAIN_K_ROW(X, rk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, add)      \
-      TG_CHAIN_K_ROW(X, kk, w, and_) TG_CHAIN_K_ROW(X, kk, w, or_) TG_CHAIN_K_ROW(X, kk, w, xor_) \
-          TG_CHAIN_K_ROW(X, kk, w, shl) TG_CHAIN_K_ROW(X, kk, w, shr_u)
+#define TG_CHAIN_WIDTH(X, w)                                                                     \
+  TG_CHAIN_RR_ROW(X, w, add)                                                                     \
+  TG_CHAIN_RR_ROW(X, w, sub)                                                                     \
+  TG_CHAIN_RR_ROW(X, w, and_)                                                                    \
+  TG_CHAIN_RR_ROW(X, w, or_)                                                                     \
+  TG_CHAIN_RR_ROW(X, w, xor_)                                                                    \
+  TG_CHAIN_K_ROW(X, rk, w, add)                                                                  \
+  TG_CHAIN_K_ROW(X, rk, w, sub)                                                                  \
+  TG_CHAIN_K_ROW(X, rk, w, and_)                                                                 \
+  TG_CHAIN_K_ROW(X, rk, w, or_)                                                                  \
+  TG_CHAIN_K_ROW(X, rk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, add) TG_CHAIN_K_ROW(X, kk, w, and_)    \
+      TG_CHAIN_K_ROW(X, kk, w, or_) TG_CHAIN_K_ROW(X, kk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, shl) \
+          TG_CHAIN_K_ROW(X, kk, w, shr_u)
 #define TG_CHAIN_BINOPS(X) TG_CHAIN_WIDTH(X, i32) TG_CHAIN_WIDTH(X, i64)
 
 // Memory loops (`*p = v; p += n`, `to[i] = from[i]`): a store with a constant address part
@@ -541,7 +542,8 @@ enum XOp : uint16_t {
   x_i64_add3,
   x_i32_add4,  ///< fp[d] = fp[a] + fp[b] + fp[x] + fp[imm]
   x_i64_add4,
-#define X(name, get, T, expr) x_##name##_mul_l, x_##name##_mul_r,
+#define X(name, get, T, expr) \
+  x_##name##_mul_l, x_##name##_mul_r, x_##name##_mulk_l, x_##name##_mulk_r,
   TG_MUL_BINOPS(X)
 #undef X
 #define X(name, get, expr, store, T) x_##name##_st,
@@ -635,7 +637,7 @@ const char* handler_name(uint16_t op) {
                                        "i64_add3",
                                        "i32_add4",
                                        "i64_add4",
-#define X(name, get, T, expr) #name "_mul_l", #name "_mul_r",
+#define X(name, get, T, expr) #name "_mul_l", #name "_mul_r", #name "_mulk_l", #name "_mulk_r",
                                        TG_MUL_BINOPS(X)
 #undef X
 #define X(name, get, expr, store, T) #name "_st",
@@ -1805,13 +1807,15 @@ bool Translator::fuse_mask(uint64_t mask, size_t n) {
 // A float operation on what the last multiply (register form, same width) computed takes over
 // the multiply: fp[a] * fp[b] stays, the other operand goes to x.
 bool Translator::fuse_mul(Op op, size_t n) {
-  uint16_t left = 0, right = 0;
+  uint16_t left = 0, right = 0, left_k = 0, right_k = 0;
   Op mul{};
   switch (op) {
 #define X(name, get, T, expr)                                      \
   case Op::name:                                                   \
     left = x_##name##_mul_l;                                       \
     right = x_##name##_mul_r;                                      \
+    left_k = x_##name##_mulk_l;                                    \
+    right_k = x_##name##_mulk_r;                                   \
     mul = sizeof(T) == sizeof(double) ? Op::f64_mul : Op::f32_mul; \
     break;
     TG_MUL_BINOPS(X)
@@ -1819,8 +1823,14 @@ bool Translator::fuse_mul(Op op, size_t n) {
     default:
       return false;
   }
-  if (!fusable_ || ops_.back() != static_cast<uint16_t>(mul))
+  // A product by a constant (the multiply's imm form, as `x += v * dt`) fuses alike.
+  const bool by_constant = ops_.back() == imm_variant(mul);
+  if (!fusable_ || (ops_.back() != static_cast<uint16_t>(mul) && !by_constant))
     return false;
+  if (by_constant) {
+    left = left_k;
+    right = right_k;
+  }
   Ins& li = out_->code.back();
   size_t other;
   uint16_t fused;
@@ -2531,7 +2541,8 @@ template <bool Metering>
 #undef X
           && L_x_i32_add3,
       &&L_x_i64_add3, &&L_x_i32_add4, &&L_x_i64_add4,
-#define X(name, get, T, expr) &&L_##name##_mul_l, &&L_##name##_mul_r,
+#define X(name, get, T, expr) \
+  &&L_##name##_mul_l, &&L_##name##_mul_r, &&L_##name##_mulk_l, &&L_##name##_mulk_r,
       TG_MUL_BINOPS(X)
 #undef X
 #define X(name, get, expr, store, T) &&L_##name##_st,
@@ -3475,6 +3486,18 @@ L_x_i64_add4:
   }                                                   \
   L_##name##_mul_r : {                                \
     const T b = get(A) * get(B);                      \
+    const T a = get(fp[static_cast<int32_t>(ip->x)]); \
+    D = bits(expr);                                   \
+    TG_NEXT();                                        \
+  }                                                   \
+  L_##name##_mulk_l : {                               \
+    const T a = get(A) * get(ip->imm);                \
+    const T b = get(fp[static_cast<int32_t>(ip->x)]); \
+    D = bits(expr);                                   \
+    TG_NEXT();                                        \
+  }                                                   \
+  L_##name##_mulk_r : {                               \
+    const T b = get(A) * get(ip->imm);                \
     const T a = get(fp[static_cast<int32_t>(ip->x)]); \
     D = bits(expr);                                   \
     TG_NEXT();                                        \
