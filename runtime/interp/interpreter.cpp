@@ -463,19 +463,19 @@ struct Compiled {
   X(fam, w, op1, and_)                 \
   X(fam, w, op1, or_)                  \
   X(fam, w, op1, xor_) X(fam, w, op1, mul) X(fam, w, op1, shl) X(fam, w, op1, shr_u)
-#define TG_CHAIN_WIDTH(X, w)                                                                     \
-  TG_CHAIN_RR_ROW(X, w, add)                                                                     \
-  TG_CHAIN_RR_ROW(X, w, sub)                                                                     \
-  TG_CHAIN_RR_ROW(X, w, and_)                                                                    \
-  TG_CHAIN_RR_ROW(X, w, or_)                                                                     \
-  TG_CHAIN_RR_ROW(X, w, xor_)                                                                    \
-  TG_CHAIN_K_ROW(X, rk, w, add)                                                                  \
-  TG_CHAIN_K_ROW(X, rk, w, sub)                                                                  \
-  TG_CHAIN_K_ROW(X, rk, w, and_)                                                                 \
-  TG_CHAIN_K_ROW(X, rk, w, or_)                                                                  \
-  TG_CHAIN_K_ROW(X, rk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, add) TG_CHAIN_K_ROW(X, kk, w, and_)    \
-      TG_CHAIN_K_ROW(X, kk, w, or_) TG_CHAIN_K_ROW(X, kk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, shl) \
-          TG_CHAIN_K_ROW(X, kk, w, shr_u)
+#define TG_CHAIN_WIDTH(X, w)                                                                 \
+  TG_CHAIN_RR_ROW(X, w, add)                                                                 \
+  TG_CHAIN_RR_ROW(X, w, sub)                                                                 \
+  TG_CHAIN_RR_ROW(X, w, and_)                                                                \
+  TG_CHAIN_RR_ROW(X, w, or_)                                                                 \
+  TG_CHAIN_RR_ROW(X, w, xor_)                                                                \
+  TG_CHAIN_K_ROW(X, rk, w, add)                                                              \
+  TG_CHAIN_K_ROW(X, rk, w, sub)                                                              \
+  TG_CHAIN_K_ROW(X, rk, w, and_)                                                             \
+  TG_CHAIN_K_ROW(X, rk, w, or_)                                                              \
+  TG_CHAIN_K_ROW(X, rk, w, xor_)                                                             \
+  TG_CHAIN_K_ROW(X, kk, w, add) TG_CHAIN_K_ROW(X, kk, w, and_) TG_CHAIN_K_ROW(X, kk, w, or_) \
+      TG_CHAIN_K_ROW(X, kk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, shl) TG_CHAIN_K_ROW(X, kk, w, shr_u)
 #define TG_CHAIN_BINOPS(X) TG_CHAIN_WIDTH(X, i32) TG_CHAIN_WIDTH(X, i64)
 
 // Memory loops (`*p = v; p += n`, `to[i] = from[i]`): a store with a constant address part
@@ -498,16 +498,18 @@ enum XOp : uint16_t {
   x_mem_copy1x2,  ///< x_mem_copy1 of 2, 3 or 4 consecutive bytes, one after the other
   x_mem_copy1x3,
   x_mem_copy1x4,
-  x_i32_xrot2,        ///< fp[d] = rotl(v, k0) ^ rotl(v, k1), v = fp[a], k the bytes of imm
-  x_i32_xrot3,        ///< ... ^ rotl(v, k2)
-  x_i32_xrot1_shr,    ///< rotl(v, k0) ^ (v >> k1)
-  x_i32_xrot2_shr,    ///< rotl(v, k0) ^ rotl(v, k1) ^ (v >> k2)
-  x_f64_madd_rmw,     ///< m[u32(fp[d]) + x] += fp[a] * m[u32(fp[b] + imm) + (imm >> 32)] (f64)
-  x_const,            ///< fp[d] = imm
-  x_move,             ///< fp[d .. d+b) = fp[a .. a+b), d < a
-  x_ret1,             ///< return the one slot fp[a]
-  x_add2_i32,         ///< fp[d] = i32 fp[a] + imm low half, then fp[b] = i32 fp[x] + imm high half
-  x_i32_add_and_imm,  ///< fp[d] = (i32 fp[a] + imm low half) & imm high half
+  x_i32_xrot2,         ///< fp[d] = rotl(v, k0) ^ rotl(v, k1), v = fp[a], k the bytes of imm
+  x_i32_xrot3,         ///< ... ^ rotl(v, k2)
+  x_i32_xrot1_shr,     ///< rotl(v, k0) ^ (v >> k1)
+  x_i32_xrot2_shr,     ///< rotl(v, k0) ^ rotl(v, k1) ^ (v >> k2)
+  x_f64_madd_rmw,      ///< m[u32(fp[d]) + x] += fp[a] * m[u32(fp[b] + imm) + (imm >> 32)] (f64)
+  x_f64_mul3_add_rmw,  ///< fp[imm >> 32] = fp[a] * fp[b] * fp[x], then m[u32(fp[d]) + low half] +=
+                       ///< it
+  x_const,             ///< fp[d] = imm
+  x_move,              ///< fp[d .. d+b) = fp[a .. a+b), d < a
+  x_ret1,              ///< return the one slot fp[a]
+  x_add2_i32,          ///< fp[d] = i32 fp[a] + imm low half, then fp[b] = i32 fp[x] + imm high half
+  x_i32_add_and_imm,   ///< fp[d] = (i32 fp[a] + imm low half) & imm high half
   x_i32_shl_rk_and_imm,  ///< fp[d] = (imm low half << fp[b]) & imm high half (i32)
   x_call_local,          ///< call a function of the same module: imm is its TierCache for this mode
   x_call_local_add,      ///< fp[d] = i32 fp[a] + b (the first argument, as `f(n - 1)`), then
@@ -599,6 +601,7 @@ const char* handler_name(uint16_t op) {
                                        "x_i32_xrot1_shr",
                                        "x_i32_xrot2_shr",
                                        "x_f64_madd_rmw",
+                                       "x_f64_mul3_add_rmw",
                                        "x_const",
                                        "x_move",
                                        "x_ret1",
@@ -2290,7 +2293,8 @@ void Translator::translate_one(const ir::Instr& in) {
 // The last pass, once every branch is known and before any is resolved: a copy joins the
 // instruction after it (copy_prefixed) and four copies the back-edge after them
 // (x_copy4_jmp_poll); a store or memory copy takes the i32.add beside it (store_bump,
-// copy_to_sum), a call the i32.add computing its first argument -- each unless a branch lands
+// copy_to_sum), a call the i32.add computing its first argument, an f64 read-modify-write the
+// product of three that it adds (x_f64_mul3_add_rmw) -- each unless a branch lands
 // on the second instruction; and without metering, a
 // loop header's poll that no branch lands on (each back-edge polls itself and lands after it) goes,
 // since a loop is only checked at its back-edges. Instructions then move up, and the branches'
@@ -2334,6 +2338,17 @@ std::vector<uint32_t> Translator::compact() {
       merged.b = c.a;
       merged.imm = static_cast<uint32_t>(c.b) | (uint64_t{c.x} << 32);
       merge(i, merged, x_copy4_jmp_poll);
+      continue;
+    }
+    if (pair && ops_[i] == x_f64_mul_mul_l && ops_[i + 1] == x_f64_add_rmw && next.a == code[i].d &&
+        next.imm == 0) {
+      // `m[p] += a * b * c`: one instruction, the product still written to its slot.
+      const Ins& mul = code[i];
+      Ins merged = mul;
+      merged.h = h_[x_f64_mul3_add_rmw];
+      merged.d = next.b;
+      merged.imm = next.x | (uint64_t{static_cast<uint32_t>(mul.d)} << 32);
+      merge(i, merged, x_f64_mul3_add_rmw);
       continue;
     }
     if (pair && ops_[i] == imm_variant(Op::i32_add) && ops_[i + 1] == x_call_local &&
@@ -2517,10 +2532,11 @@ template <bool Metering>
       &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_copy4, &&L_x_mem_copy1, &&L_x_mem_copy2,
       &&L_x_mem_copy4, &&L_x_mem_copy8, &&L_x_mem_copy1x2, &&L_x_mem_copy1x3, &&L_x_mem_copy1x4,
       &&L_x_i32_xrot2, &&L_x_i32_xrot3, &&L_x_i32_xrot1_shr, &&L_x_i32_xrot2_shr,
-      &&L_x_f64_madd_rmw, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_add2_i32,
-      &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm, &&L_x_call_local, &&L_x_call_local_add,
-      &&L_x_jmp_poll, &&L_x_copy4_jmp_poll, &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll,
-      &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
+      &&L_x_f64_madd_rmw, &&L_x_f64_mul3_add_rmw, &&L_x_const, &&L_x_move, &&L_x_ret1,
+      &&L_x_add2_i32, &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm, &&L_x_call_local,
+      &&L_x_call_local_add, &&L_x_jmp_poll, &&L_x_copy4_jmp_poll, &&L_x_add32_jmp_poll,
+      &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll,
+      &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -2912,6 +2928,19 @@ L_x_mem_copy1x4_to_sum : {
 #undef TG_MEM_COPY_BYTES
 #undef TG_DST
 #undef TG_SUM
+L_x_f64_mul3_add_rmw : {
+  // f64_mul_mul_l, then f64_add_rmw on its product: `m[p] += a * b * c`, each rounded.
+  const double product = (f64(A) * f64(B)) * f64(fp[static_cast<int32_t>(ip->x)]);
+  fp[static_cast<int32_t>(ip->imm >> 32)] = bits(product);
+  const uint64_t ea = uint64_t{u32(D)} + static_cast<uint32_t>(ip->imm);
+  if (ea + sizeof(double) > mem_size)
+    TG_TRAP(memory_out_of_bounds);
+  uint64_t m;
+  std::memcpy(&m, mem + ea, sizeof m);
+  const uint64_t r = bits(product + f64(m));
+  std::memcpy(mem + ea, &r, sizeof r);
+  TG_NEXT();
+}
 L_x_f64_madd_rmw : {
   const uint64_t ea = uint64_t{u32(D)} + ip->x;
   if (ea + sizeof(double) > mem_size)

@@ -1,4 +1,4 @@
-;; tollgate's own script, run like the spec suite on every tier: a float product by a constant that the next add, sub or mul uses (the interpreter makes one instruction of the two), rounded twice as wasm requires: never fused into one multiply-add.
+;; tollgate's own script, run like the spec suite on every tier: a float product by a constant that the next add, sub or mul uses (the interpreter makes one instruction of the two), rounded twice as wasm requires: never fused into one multiply-add; likewise `m[p] += a * b * c` as one instruction.
 ;; Expected values follow from IEEE 754 arithmetic on each instruction in turn (computed independently with Python floats, f32 by rounding each result through struct).
 (module
   (func (export "f64_add_mulk_l") (param f64 f64) (result f64) (f64.add (f64.mul (local.get 0) (f64.const 0x1.0000001000000p+0)) (local.get 1)))
@@ -13,6 +13,20 @@
   (func (export "f32_sub_mulk_r") (param f32 f32) (result f32) (f32.sub (local.get 1) (f32.mul (local.get 0) (f32.const 0x1.0010000000000p+0))))
   (func (export "f32_mul_mulk_l") (param f32 f32) (result f32) (f32.mul (f32.mul (local.get 0) (f32.const 0x1.0010000000000p+0)) (local.get 1)))
   (func (export "f32_mul_mulk_r") (param f32 f32) (result f32) (f32.mul (local.get 1) (f32.mul (local.get 0) (f32.const 0x1.0010000000000p+0))))
+  (memory 1)
+  (func (export "acc3") (param $p i32) (param f64 f64 f64) (result f64)
+    local.get $p
+    local.get 1
+    local.get 2
+    f64.mul
+    local.get 3
+    f64.mul
+    local.get $p
+    f64.load
+    f64.add
+    f64.store
+    (f64.load (local.get $p)))
+  (func (export "set") (param $p i32) (param f64) (f64.store (local.get $p) (local.get 1)))
 )
 (assert_return (invoke "f64_add_mulk_l" (f64.const 0x1.0000001000000p+0) (f64.const -0x1.0000000000000p+0)) (f64.const 0x1.0000000000000p-27))
 (assert_return (invoke "f64_add_mulk_r" (f64.const 0x1.0000001000000p+0) (f64.const -0x1.0000000000000p+0)) (f64.const 0x1.0000000000000p-27))
@@ -26,3 +40,8 @@
 (assert_return (invoke "f32_sub_mulk_r" (f32.const 0x1.0010000000000p+0) (f32.const -0x1.0000000000000p+0)) (f32.const -0x1.0010000000000p+1))
 (assert_return (invoke "f32_mul_mulk_l" (f32.const 0x1.0010000000000p+0) (f32.const -0x1.0000000000000p+0)) (f32.const -0x1.0020000000000p+0))
 (assert_return (invoke "f32_mul_mulk_r" (f32.const 0x1.0010000000000p+0) (f32.const -0x1.0000000000000p+0)) (f32.const -0x1.0020000000000p+0))
+(assert_return (invoke "set" (i32.const 64) (f64.const -1)))
+(assert_return (invoke "acc3" (i32.const 64) (f64.const 0x1.0000001000000p+0) (f64.const 0x1.0000001000000p+0) (f64.const 1)) (f64.const 0x1.0000000000000p-27))
+(assert_return (invoke "acc3" (i32.const 64) (f64.const 0x1.0000001000000p+0) (f64.const 0x1.0000001000000p+0) (f64.const 1)) (f64.const 0x1.0000004000000p+0))
+(assert_return (invoke "acc3" (i32.const 65528) (f64.const 2) (f64.const 3) (f64.const 4)) (f64.const 24))
+(assert_trap (invoke "acc3" (i32.const 65529) (f64.const 2) (f64.const 3) (f64.const 4)) "out of bounds memory access")
