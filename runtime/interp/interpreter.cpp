@@ -463,19 +463,21 @@ struct Compiled {
   X(fam, w, op1, and_)                 \
   X(fam, w, op1, or_)                  \
   X(fam, w, op1, xor_) X(fam, w, op1, mul) X(fam, w, op1, shl) X(fam, w, op1, shr_u)
-#define TG_CHAIN_WIDTH(X, w)                                                                 \
-  TG_CHAIN_RR_ROW(X, w, add)                                                                 \
-  TG_CHAIN_RR_ROW(X, w, sub)                                                                 \
-  TG_CHAIN_RR_ROW(X, w, and_)                                                                \
-  TG_CHAIN_RR_ROW(X, w, or_)                                                                 \
-  TG_CHAIN_RR_ROW(X, w, xor_)                                                                \
-  TG_CHAIN_K_ROW(X, rk, w, add)                                                              \
-  TG_CHAIN_K_ROW(X, rk, w, sub)                                                              \
-  TG_CHAIN_K_ROW(X, rk, w, and_)                                                             \
-  TG_CHAIN_K_ROW(X, rk, w, or_)                                                              \
-  TG_CHAIN_K_ROW(X, rk, w, xor_)                                                             \
-  TG_CHAIN_K_ROW(X, kk, w, add) TG_CHAIN_K_ROW(X, kk, w, and_) TG_CHAIN_K_ROW(X, kk, w, or_) \
-      TG_CHAIN_K_ROW(X, kk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, shl) TG_CHAIN_K_ROW(X, kk, w, shr_u)
+#define TG_CHAIN_WIDTH(X, w)     \
+  TG_CHAIN_RR_ROW(X, w, add)     \
+  TG_CHAIN_RR_ROW(X, w, sub)     \
+  TG_CHAIN_RR_ROW(X, w, and_)    \
+  TG_CHAIN_RR_ROW(X, w, or_)     \
+  TG_CHAIN_RR_ROW(X, w, xor_)    \
+  TG_CHAIN_K_ROW(X, rk, w, add)  \
+  TG_CHAIN_K_ROW(X, rk, w, sub)  \
+  TG_CHAIN_K_ROW(X, rk, w, and_) \
+  TG_CHAIN_K_ROW(X, rk, w, or_)  \
+  TG_CHAIN_K_ROW(X, rk, w, xor_) \
+  TG_CHAIN_K_ROW(X, kk, w, add)  \
+  TG_CHAIN_K_ROW(X, kk, w, and_) \
+  TG_CHAIN_K_ROW(X, kk, w, or_)  \
+  TG_CHAIN_K_ROW(X, kk, w, xor_) TG_CHAIN_K_ROW(X, kk, w, shl) TG_CHAIN_K_ROW(X, kk, w, shr_u)
 #define TG_CHAIN_BINOPS(X) TG_CHAIN_WIDTH(X, i32) TG_CHAIN_WIDTH(X, i64)
 
 // Memory loops (`*p = v; p += n`, `to[i] = from[i]`): a store with a constant address part
@@ -578,7 +580,10 @@ enum XOp : uint16_t {
 #define X(copy) copy##_to_sum,
                                           TG_MEM_COPIES(X)
 #undef X
-                                              x_count
+#define X(name, get, rel) x_br_##name##_load8,
+                                              TG_I32_CMPS(X)
+#undef X
+                                                  x_count
 };
 
 using ir::Op;
@@ -672,6 +677,9 @@ const char* handler_name(uint16_t op) {
 #undef X
 #define X(copy) #copy "_to_sum",
                                                                                TG_MEM_COPIES(X)
+#undef X
+#define X(name, get, rel) "br_" #name "_load8",
+                                                                                   TG_I32_CMPS(X)
 #undef X
   };
   static_assert(std::size(kNames) == x_count - ir::kOpCount);
@@ -944,6 +952,19 @@ uint16_t store_bump(uint16_t op) {
   case x_##name##_c:                    \
     return x_##name##_c_bump;
     TG_STORES(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// The form of forward branch `op` (an i32 compare of two slots) that then reads a byte, or 0.
+uint16_t branch_load8(uint16_t op) {
+  switch (op) {
+#define X(name, get, rel) \
+  case x_br_##name:       \
+    return x_br_##name##_load8;
+    TG_I32_CMPS(X)
 #undef X
     default:
       return 0;
@@ -2294,12 +2315,12 @@ void Translator::translate_one(const ir::Instr& in) {
 // instruction after it (copy_prefixed) and four copies the back-edge after them
 // (x_copy4_jmp_poll); a store or memory copy takes the i32.add beside it (store_bump,
 // copy_to_sum), a call the i32.add computing its first argument, an f64 read-modify-write the
-// product of three that it adds (x_f64_mul3_add_rmw) -- each unless a branch lands
-// on the second instruction; and without metering, a
-// loop header's poll that no branch lands on (each back-edge polls itself and lands after it) goes,
-// since a loop is only checked at its back-edges. Instructions then move up, and the branches'
-// landing places with them (returned, per fixup). A call enters a function at code[1] and
-// returns to the instruction after the call, neither of which can be the second of a pair.
+// product of three that it adds (x_f64_mul3_add_rmw), a compare-and-branch the byte read it
+// guards (branch_load8) -- each unless a branch lands on the second instruction; and without
+// metering, a loop header's poll that no branch lands on (each back-edge polls itself and lands
+// after it) goes, since a loop is only checked at its back-edges. Instructions then move up, and
+// the branches' landing places with them (returned, per fixup). A call enters a function at code[1]
+// and returns to the instruction after the call, neither of which can be the second of a pair.
 std::vector<uint32_t> Translator::compact() {
   std::vector<Ins>& code = out_->code;
   const size_t n = code.size();
@@ -2338,6 +2359,16 @@ std::vector<uint32_t> Translator::compact() {
       merged.b = c.a;
       merged.imm = static_cast<uint32_t>(c.b) | (uint64_t{c.x} << 32);
       merge(i, merged, x_copy4_jmp_poll);
+      continue;
+    }
+    if (const uint16_t bl = pair ? branch_load8(ops_[i]) : 0;
+        bl != 0 && ops_[i + 1] == x_i32_load8_u_k && next.a == code[i].a && next.x == 0 &&
+        next.imm >> 32 == 0 && next.d >= 0) {
+      // A bounds check, then the byte it guards.
+      Ins merged = code[i];
+      merged.h = h_[bl];
+      merged.imm = next.imm | (uint64_t{static_cast<uint32_t>(next.d)} << 32);
+      merge(i, merged, bl);
       continue;
     }
     if (pair && ops_[i] == x_f64_mul_mul_l && ops_[i + 1] == x_f64_add_rmw && next.a == code[i].d &&
@@ -2590,6 +2621,9 @@ template <bool Metering>
 #undef X
 #define X(copy) &&L_##copy##_to_sum,
                                               TG_MEM_COPIES(X)
+#undef X
+#define X(name, get, rel) &&L_br_##name##_load8,
+                                                  TG_I32_CMPS(X)
 #undef X
   };
   static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == x_count);
@@ -3039,6 +3073,22 @@ L_br_unless:
   L_brp_##name##_imm : if (get(A) rel get(ip->imm)) TG_BACK_EDGE(static_cast<uint32_t>(ip->b)); \
   TG_FALL();
   TG_INT_CMPS(X)
+#undef X
+  // `if (i rel n) goto out; c = m[i + k]` (a bounds-checked byte read, as scanners do): the
+  // branch, its fall-through charge (x), then i32.load8_u of fp[a] + the low half of imm into
+  // the slot in its high half.
+#define X(name, get, rel)                                                  \
+  L_br_##name##_load8 : {                                                  \
+    if (get(A) rel get(B))                                                 \
+      TG_JUMP();                                                           \
+    TG_CHARGE(ip->x);                                                      \
+    const uint64_t ea = uint64_t{u32(A + static_cast<uint32_t>(ip->imm))}; \
+    if (ea + 1 > mem_size)                                                 \
+      TG_TRAP(memory_out_of_bounds);                                       \
+    fp[static_cast<int32_t>(ip->imm >> 32)] = mem[ea];                     \
+    TG_NEXT();                                                             \
+  }
+  TG_I32_CMPS(X)
 #undef X
 L_br_table : {
   uint32_t index = u32(A + ip->x);

@@ -1,4 +1,4 @@
-;; tollgate's own script, run like the spec suite on every tier: memory loops the interpreter runs as fewer instructions: a store followed by `p += n` on its own address (the store bumps it), and a byte copy whose destination `to + i` the copy computes itself (writing the sum to its local as the add would).
+;; tollgate's own script, run like the spec suite on every tier: memory loops the interpreter runs as fewer instructions: a store followed by `p += n` on its own address (the store bumps it), a byte copy whose destination `to + i` the copy computes itself (writing the sum to its local as the add would), and a bounds check joined to the byte read it guards (which must not happen when the branch leaves).
 ;; Expected values follow from the spec's semantics of the plain instructions (checked by hand).
 (module
   (memory 1)
@@ -32,6 +32,16 @@
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br_if $l (local.tee $len (i32.sub (local.get $len) (i32.const 1)))))
     (local.get $s))
+  ;; while (i < len && m[i + 1024] != 'k') ++i
+  (func (export "scan") (param $i i32) (param $len i32) (result i32) (local $c i32)
+    (block $out
+      (loop $l
+        (br_if $out (i32.ge_u (local.get $i) (local.get $len)))
+        (local.set $c (i32.load8_u (i32.add (local.get $i) (i32.const 1024))))
+        (br_if $out (i32.eq (local.get $c) (i32.const 0x6b)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+    (local.get $i))
 )
 (assert_return (invoke "copy_bytes" (i32.const 0) (i32.const 8)) (i64.const 0x6867666564636261))
 (assert_return (invoke "copy_bytes" (i32.const 3) (i32.const 8)) (i64.const 0x6867666564636261))
@@ -47,3 +57,8 @@
 (assert_return (invoke "sum8" (i32.const 65530) (i32.const 4)) (i32.const 7))
 ;; the copy that trapped above stored its first byte, 'a', at 65535 before the second failed
 (assert_return (invoke "sum8" (i32.const 65535) (i32.const 1)) (i32.const 97))
+(assert_return (invoke "scan" (i32.const 0) (i32.const 100)) (i32.const 10))
+(assert_return (invoke "scan" (i32.const 0) (i32.const 5)) (i32.const 5))
+(assert_return (invoke "scan" (i32.const 64600) (i32.const 64600)) (i32.const 64600))
+(assert_return (invoke "scan" (i32.const 64600) (i32.const 3)) (i32.const 64600))
+(assert_trap (invoke "scan" (i32.const 64600) (i32.const 70000)) "out of bounds memory access")
