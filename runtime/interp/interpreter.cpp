@@ -507,11 +507,13 @@ enum XOp : uint16_t {
   x_f64_madd_rmw,      ///< m[u32(fp[d]) + x] += fp[a] * m[u32(fp[b] + imm) + (imm >> 32)] (f64)
   x_f64_mul3_add_rmw,  ///< fp[imm >> 32] = fp[a] * fp[b] * fp[x], then m[u32(fp[d]) + low half] +=
                        ///< it
-  x_const,             ///< fp[d] = imm
-  x_move,              ///< fp[d .. d+b) = fp[a .. a+b), d < a
-  x_ret1,              ///< return the one slot fp[a]
-  x_add2_i32,          ///< fp[d] = i32 fp[a] + imm low half, then fp[b] = i32 fp[x] + imm high half
-  x_i32_add_and_imm,   ///< fp[d] = (i32 fp[a] + imm low half) & imm high half
+  x_f64_mul3_add_rmw_at,  ///< fp[d] = i32 fp[imm >> 32] + low half, m[fp[d]] += fp[a] * fp[b] *
+                          ///< fp[x]
+  x_const,                ///< fp[d] = imm
+  x_move,                 ///< fp[d .. d+b) = fp[a .. a+b), d < a
+  x_ret1,                 ///< return the one slot fp[a]
+  x_add2_i32,         ///< fp[d] = i32 fp[a] + imm low half, then fp[b] = i32 fp[x] + imm high half
+  x_i32_add_and_imm,  ///< fp[d] = (i32 fp[a] + imm low half) & imm high half
   x_i32_shl_rk_and_imm,  ///< fp[d] = (imm low half << fp[b]) & imm high half (i32)
   x_call_local,          ///< call a function of the same module: imm is its TierCache for this mode
   x_call_local_add,      ///< fp[d] = i32 fp[a] + b (the first argument, as `f(n - 1)`), then
@@ -607,6 +609,7 @@ const char* handler_name(uint16_t op) {
                                        "x_i32_xrot2_shr",
                                        "x_f64_madd_rmw",
                                        "x_f64_mul3_add_rmw",
+                                       "x_f64_mul3_add_rmw_at",
                                        "x_const",
                                        "x_move",
                                        "x_ret1",
@@ -2371,6 +2374,26 @@ std::vector<uint32_t> Translator::compact() {
       merge(i, merged, bl);
       continue;
     }
+    if (pair && i + 2 < n && !target[i + 2] && ops_[i] == imm_variant(Op::i32_add) &&
+        ops_[i + 1] == x_f64_mul_mul_l && ops_[i + 2] == x_f64_add_rmw) {
+      // `p = q + k; m[p] += a * b * c`: when the product is a stack temporary (dead once the
+      // store consumed it), the three are one instruction.
+      const Ins& add = code[i];
+      const Ins& mul = next;
+      const Ins& rmw = code[i + 2];
+      if (rmw.b == add.d && rmw.a == mul.d && rmw.imm == 0 && rmw.x == 0 &&
+          mul.d >= static_cast<int32_t>(fc_.local_slots) && add.d != mul.d && add.a >= 0) {
+        Ins merged = mul;
+        merged.h = h_[x_f64_mul3_add_rmw_at];
+        merged.d = add.d;
+        merged.imm =
+            static_cast<uint32_t>(add.imm) | (uint64_t{static_cast<uint32_t>(add.a)} << 32);
+        moved[i + 1] = static_cast<uint32_t>(out);
+        ++i;
+        merge(i, merged, x_f64_mul3_add_rmw_at);
+        continue;
+      }
+    }
     if (pair && ops_[i] == x_f64_mul_mul_l && ops_[i + 1] == x_f64_add_rmw && next.a == code[i].d &&
         next.imm == 0) {
       // `m[p] += a * b * c`: one instruction, the product still written to its slot.
@@ -2563,11 +2586,11 @@ template <bool Metering>
       &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_copy4, &&L_x_mem_copy1, &&L_x_mem_copy2,
       &&L_x_mem_copy4, &&L_x_mem_copy8, &&L_x_mem_copy1x2, &&L_x_mem_copy1x3, &&L_x_mem_copy1x4,
       &&L_x_i32_xrot2, &&L_x_i32_xrot3, &&L_x_i32_xrot1_shr, &&L_x_i32_xrot2_shr,
-      &&L_x_f64_madd_rmw, &&L_x_f64_mul3_add_rmw, &&L_x_const, &&L_x_move, &&L_x_ret1,
-      &&L_x_add2_i32, &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm, &&L_x_call_local,
-      &&L_x_call_local_add, &&L_x_jmp_poll, &&L_x_copy4_jmp_poll, &&L_x_add32_jmp_poll,
-      &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll,
-      &&L_x_inc_br_unless_poll,
+      &&L_x_f64_madd_rmw, &&L_x_f64_mul3_add_rmw, &&L_x_f64_mul3_add_rmw_at, &&L_x_const,
+      &&L_x_move, &&L_x_ret1, &&L_x_add2_i32, &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm,
+      &&L_x_call_local, &&L_x_call_local_add, &&L_x_jmp_poll, &&L_x_copy4_jmp_poll,
+      &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll,
+      &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -2973,6 +2996,19 @@ L_x_f64_mul3_add_rmw : {
   std::memcpy(&m, mem + ea, sizeof m);
   const uint64_t r = bits(product + f64(m));
   std::memcpy(mem + ea, &r, sizeof r);
+  TG_NEXT();
+}
+L_x_f64_mul3_add_rmw_at : {
+  // `p = q + k; m[p] += a * b * c`, the product a temporary no one reads after.
+  const uint32_t at = u32(fp[static_cast<int32_t>(ip->imm >> 32)] + static_cast<uint32_t>(ip->imm));
+  D = at;
+  const double product = (f64(A) * f64(B)) * f64(fp[static_cast<int32_t>(ip->x)]);
+  if (uint64_t{at} + sizeof(double) > mem_size)
+    TG_TRAP(memory_out_of_bounds);
+  uint64_t m;
+  std::memcpy(&m, mem + at, sizeof m);
+  const uint64_t r = bits(product + f64(m));
+  std::memcpy(mem + at, &r, sizeof r);
   TG_NEXT();
 }
 L_x_f64_madd_rmw : {

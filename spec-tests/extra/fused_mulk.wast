@@ -27,6 +27,24 @@
     f64.store
     (f64.load (local.get $p)))
   (func (export "set") (param $p i32) (param f64) (f64.store (local.get $p) (local.get 1)))
+  ;; p = q + k (kept in a local), then m[p] += a * b * c; returns p (one result: wabt 1.0.32's
+  ;; wast2json writes invalid JSON for an assert_trap on a function with two)
+  (func (export "get") (param i32) (result f64) (f64.load (local.get 0)))
+  (func (export "acc3_at") (param $q i32) (param f64 f64 f64) (result i32) (local $p i32)
+    local.get $q
+    i32.const 8
+    i32.add
+    local.tee $p
+    local.get 1
+    local.get 2
+    f64.mul
+    local.get 3
+    f64.mul
+    local.get $p
+    f64.load
+    f64.add
+    f64.store
+    (local.get $p))
 )
 (assert_return (invoke "f64_add_mulk_l" (f64.const 0x1.0000001000000p+0) (f64.const -0x1.0000000000000p+0)) (f64.const 0x1.0000000000000p-27))
 (assert_return (invoke "f64_add_mulk_r" (f64.const 0x1.0000001000000p+0) (f64.const -0x1.0000000000000p+0)) (f64.const 0x1.0000000000000p-27))
@@ -45,3 +63,11 @@
 (assert_return (invoke "acc3" (i32.const 64) (f64.const 0x1.0000001000000p+0) (f64.const 0x1.0000001000000p+0) (f64.const 1)) (f64.const 0x1.0000004000000p+0))
 (assert_return (invoke "acc3" (i32.const 65528) (f64.const 2) (f64.const 3) (f64.const 4)) (f64.const 24))
 (assert_trap (invoke "acc3" (i32.const 65529) (f64.const 2) (f64.const 3) (f64.const 4)) "out of bounds memory access")
+(assert_return (invoke "set" (i32.const 136) (f64.const -1)))
+(assert_return (invoke "acc3_at" (i32.const 128) (f64.const 0x1.0000001000000p+0) (f64.const 0x1.0000001000000p+0) (f64.const 1)) (i32.const 136))
+(assert_return (invoke "get" (i32.const 136)) (f64.const 0x1.0000000000000p-27))
+(assert_return (invoke "acc3_at" (i32.const 65520) (f64.const 2) (f64.const 3) (f64.const 4)) (i32.const 65528))
+(assert_return (invoke "get" (i32.const 65528)) (f64.const 48))
+(assert_trap (invoke "acc3_at" (i32.const 65521) (f64.const 2) (f64.const 3) (f64.const 4)) "out of bounds memory access")
+(assert_return (invoke "acc3_at" (i32.const -4) (f64.const 2) (f64.const 3) (f64.const 4)) (i32.const 4))
+(assert_return (invoke "get" (i32.const 4)) (f64.const 24))
