@@ -1332,6 +1332,23 @@ class Translator {
   }
   // The result of the last emit_result lands in the slot that a `push_temp` now gives.
   bool last_wrote(int32_t slot) const { return fusable_ && out_->code.back().d == slot; }
+  // Which operand (n - 2 or n - 1) of the binary operation at stack height n is the temporary
+  // the last instruction wrote: `preferred`, else the other one when `either`; none when it is
+  // neither, or when the other operand is not in a slot (a constant or a deferred sum).
+  std::optional<size_t> last_result_operand(size_t n, size_t preferred, bool either) const {
+    const int32_t d = out_->code.back().d;
+    const size_t alternative = preferred == n - 1 ? n - 2 : n - 1;
+    const auto wrote = [&](size_t i) { return vs_[i].kind == VKind::temp && vs_[i].slot == d; };
+    const size_t at = wrote(preferred) ? preferred : alternative;
+    if (!wrote(at) || (at == alternative && !either))
+      return std::nullopt;
+    const VEntry& o = vs_[at == n - 1 ? n - 2 : n - 1];
+    if (o.kind != VKind::local && o.kind != VKind::temp)
+      return std::nullopt;
+    return at;
+  }
+  // The slot of the operand beside `at` in a binary operation at stack height n.
+  int32_t other_slot(size_t n, size_t at) const { return vs_[at == n - 1 ? n - 2 : n - 1].slot; }
 
   // Branch from instruction `at` to IR pc `target`, where the stack will be `height` slots.
   // A back-edge does its loop header's fuel_poll itself and lands after it, saving a dispatch.
@@ -1710,7 +1727,6 @@ bool Translator::fuse_result_store(const ir::Instr& in, size_t n) {
   return true;
 }
 
-// An add of what the last add (register form, same width) computed: one three-operand add.
 // An add, sub, and, or or xor on the result of such an operation just emitted (same width, on
 // slots) takes it over: the other operand goes to x.
 bool Translator::fuse_chain(Op op, size_t n) {
@@ -1719,18 +1735,11 @@ bool Translator::fuse_chain(Op op, size_t n) {
   const uint16_t fused = chain_binop(false, false, ops_.back(), op);
   if (fused == 0)
     return false;
+  const std::optional<size_t> at = last_result_operand(n, n - 2, commutative(op));
+  if (!at)
+    return false;
   Ins& li = out_->code.back();
-  size_t other;
-  if (vs_[n - 2].kind == VKind::temp && li.d == vs_[n - 2].slot)
-    other = n - 1;
-  else if (vs_[n - 1].kind == VKind::temp && li.d == vs_[n - 1].slot && commutative(op))
-    other = n - 2;
-  else
-    return false;
-  const VEntry& o = vs_[other];
-  if (o.kind != VKind::local && o.kind != VKind::temp)
-    return false;
-  li.x = static_cast<uint32_t>(o.slot);
+  li.x = static_cast<uint32_t>(other_slot(n, *at));
   become_fused_binary(li, fused, n);
   return true;
 }
@@ -1761,6 +1770,8 @@ bool Translator::fuse_chain_const(Op op, uint64_t k, size_t n) {
   return true;
 }
 
+// An add of what the last add (register form, same width) computed: one three-operand add; of
+// what a three-operand add computed: a four-operand one.
 bool Translator::fuse_add3(Op op, size_t n) {
   if (op == Op::i32_add) {
     // Or of a sum of two slots not computed yet.
@@ -1784,23 +1795,17 @@ bool Translator::fuse_add3(Op op, size_t n) {
   if (ops_.back() != static_cast<uint16_t>(op) && ops_.back() != add3)
     return false;
   const bool four = ops_.back() == add3;
+  const std::optional<size_t> at = last_result_operand(n, n - 1, true);
+  if (!at)
+    return false;
   Ins& li = out_->code.back();
-  size_t other;
-  if (vs_[n - 1].kind == VKind::temp && li.d == vs_[n - 1].slot)
-    other = n - 2;
-  else if (vs_[n - 2].kind == VKind::temp && li.d == vs_[n - 2].slot)
-    other = n - 1;
-  else
-    return false;
-  const VEntry& o = vs_[other];
-  if (o.kind != VKind::local && o.kind != VKind::temp)
-    return false;
+  const int32_t other = other_slot(n, *at);
   if (four) {
-    li.imm = static_cast<uint32_t>(o.slot);
+    li.imm = static_cast<uint32_t>(other);
     become_fused_binary(li, op == Op::i32_add ? x_i32_add4 : x_i64_add4, n);
     return true;
   }
-  li.x = static_cast<uint32_t>(o.slot);
+  li.x = static_cast<uint32_t>(other);
   become_fused_binary(li, add3, n);
   return true;
 }
@@ -1858,23 +1863,12 @@ bool Translator::fuse_mul(Op op, size_t n) {
     left = left_k;
     right = right_k;
   }
+  const std::optional<size_t> at = last_result_operand(n, n - 2, true);
+  if (!at)
+    return false;
   Ins& li = out_->code.back();
-  size_t other;
-  uint16_t fused;
-  if (vs_[n - 2].kind == VKind::temp && li.d == vs_[n - 2].slot) {
-    other = n - 1;
-    fused = left;
-  } else if (vs_[n - 1].kind == VKind::temp && li.d == vs_[n - 1].slot) {
-    other = n - 2;
-    fused = right;
-  } else {
-    return false;
-  }
-  const VEntry& o = vs_[other];
-  if (o.kind != VKind::local && o.kind != VKind::temp)
-    return false;
-  li.x = static_cast<uint32_t>(o.slot);
-  become_fused_binary(li, fused, n);
+  li.x = static_cast<uint32_t>(other_slot(n, *at));
+  become_fused_binary(li, *at == n - 2 ? left : right, n);
   return true;
 }
 
@@ -1886,20 +1880,13 @@ bool Translator::fuse_shift(Op op, size_t n) {
   const uint16_t fused = shift_binop(op, ops_.back());
   if (fused == 0)
     return false;
+  const std::optional<size_t> at = last_result_operand(n, n - 1, commutative(op));
+  if (!at)
+    return false;
   Ins& si = out_->code.back();
-  size_t other;
-  if (vs_[n - 1].kind == VKind::temp && si.d == vs_[n - 1].slot)
-    other = n - 2;
-  else if (vs_[n - 2].kind == VKind::temp && si.d == vs_[n - 2].slot && commutative(op))
-    other = n - 1;
-  else
-    return false;
-  const VEntry& o = vs_[other];
-  if (o.kind != VKind::local && o.kind != VKind::temp)
-    return false;
-  const bool other_is_temp = o.kind == VKind::temp;
+  const bool other_is_temp = vs_[*at == n - 1 ? n - 2 : n - 1].kind == VKind::temp;
   si.b = si.a;
-  si.a = o.slot;
+  si.a = other_slot(n, *at);
   become_fused_binary(si, fused, n);
   fuse_rotations(other_is_temp);
   return true;
@@ -2914,6 +2901,11 @@ L_x_inc_br_unless_poll:
 #define TG_SUM()                                                    \
   const uint32_t sum = u32(A + fp[static_cast<uint32_t>(ip->imm)]); \
   fp[static_cast<int32_t>(ip->x)] = sum
+#define TG_TO_SUM(copy, bytes) \
+  {                            \
+    TG_SUM();                  \
+    copy(bytes, sum, 0)        \
+  }
 L_x_mem_copy1:
   TG_MEM_COPY(1, TG_DST, ip->x)
 L_x_mem_copy2:
@@ -2922,22 +2914,14 @@ L_x_mem_copy4:
   TG_MEM_COPY(4, TG_DST, ip->x)
 L_x_mem_copy8:
   TG_MEM_COPY(8, TG_DST, ip->x)
-L_x_mem_copy1_to_sum : {
-  TG_SUM();
-  TG_MEM_COPY(1, sum, 0)
-}
-L_x_mem_copy2_to_sum : {
-  TG_SUM();
-  TG_MEM_COPY(2, sum, 0)
-}
-L_x_mem_copy4_to_sum : {
-  TG_SUM();
-  TG_MEM_COPY(4, sum, 0)
-}
-L_x_mem_copy8_to_sum : {
-  TG_SUM();
-  TG_MEM_COPY(8, sum, 0)
-}
+L_x_mem_copy1_to_sum:
+  TG_TO_SUM(TG_MEM_COPY, 1)
+L_x_mem_copy2_to_sum:
+  TG_TO_SUM(TG_MEM_COPY, 2)
+L_x_mem_copy4_to_sum:
+  TG_TO_SUM(TG_MEM_COPY, 4)
+L_x_mem_copy8_to_sum:
+  TG_TO_SUM(TG_MEM_COPY, 8)
 #undef TG_MEM_COPY
 // Fast when no address wraps around 4 GiB and every byte is in bounds; otherwise each byte as
 // its own x_mem_copy1 would do it (source checked, then destination, then copied).
@@ -2970,21 +2954,16 @@ L_x_mem_copy1x3:
   TG_MEM_COPY_BYTES(3, TG_DST, ip->x)
 L_x_mem_copy1x4:
   TG_MEM_COPY_BYTES(4, TG_DST, ip->x)
-L_x_mem_copy1x2_to_sum : {
-  TG_SUM();
-  TG_MEM_COPY_BYTES(2, sum, 0)
-}
-L_x_mem_copy1x3_to_sum : {
-  TG_SUM();
-  TG_MEM_COPY_BYTES(3, sum, 0)
-}
-L_x_mem_copy1x4_to_sum : {
-  TG_SUM();
-  TG_MEM_COPY_BYTES(4, sum, 0)
-}
+L_x_mem_copy1x2_to_sum:
+  TG_TO_SUM(TG_MEM_COPY_BYTES, 2)
+L_x_mem_copy1x3_to_sum:
+  TG_TO_SUM(TG_MEM_COPY_BYTES, 3)
+L_x_mem_copy1x4_to_sum:
+  TG_TO_SUM(TG_MEM_COPY_BYTES, 4)
 #undef TG_MEM_COPY_BYTES
 #undef TG_DST
 #undef TG_SUM
+#undef TG_TO_SUM
 L_x_f64_mul3_add_rmw : {
   // f64_mul_mul_l, then f64_add_rmw on its product: `m[p] += a * b * c`, each rounded.
   const double product = (f64(A) * f64(B)) * f64(fp[static_cast<int32_t>(ip->x)]);
