@@ -487,6 +487,10 @@ struct Compiled {
   X(x_mem_copy1)         \
   X(x_mem_copy2) X(x_mem_copy4) X(x_mem_copy8) X(x_mem_copy1x2) X(x_mem_copy1x3) X(x_mem_copy1x4)
 
+// SHA-2's sigma functions as one instruction each (x_i32_xrot2 ...), also with a sum after them:
+// + fp[x] (_add) or + fp[b] + fp[x] (_add3), as its T1 adds them.
+#define TG_XROTS(X) X(xrot2) X(xrot3) X(xrot1_shr) X(xrot2_shr)
+
 // Handlers beyond the IR's own operations (which keep their ir::Op numbers).
 enum XOp : uint16_t {
   x_poll = ir::kOpCount,  ///< unmetered fuel_poll: only the interruption check
@@ -585,7 +589,10 @@ enum XOp : uint16_t {
 #define X(name, get, rel) x_br_##name##_load8,
                                               TG_I32_CMPS(X)
 #undef X
-                                                  x_count
+#define X(rot) x_i32_##rot##_add, x_i32_##rot##_add3,
+                                                  TG_XROTS(X)
+#undef X
+                                                      x_count
 };
 
 using ir::Op;
@@ -683,6 +690,9 @@ const char* handler_name(uint16_t op) {
 #undef X
 #define X(name, get, rel) "br_" #name "_load8",
                                                                                    TG_I32_CMPS(X)
+#undef X
+#define X(rot) "x_i32_" #rot "_add", "x_i32_" #rot "_add3",
+                                                                                       TG_XROTS(X)
 #undef X
   };
   static_assert(std::size(kNames) == x_count - ir::kOpCount);
@@ -955,6 +965,20 @@ uint16_t store_bump(uint16_t op) {
   case x_##name##_c:                    \
     return x_##name##_c_bump;
     TG_STORES(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// The form of sigma function `op` (x_i32_xrot2 ...) that adds a slot to its result, or 0; the
+// form that adds two slots is the handler after it.
+uint16_t xrot_add(uint16_t op) {
+  switch (op) {
+#define X(rot)      \
+  case x_i32_##rot: \
+    return x_i32_##rot##_add;
+    TG_XROTS(X)
 #undef X
     default:
       return 0;
@@ -1773,6 +1797,8 @@ bool Translator::fuse_chain_const(Op op, uint64_t k, size_t n) {
 // An add of what the last add (register form, same width) computed: one three-operand add; of
 // what a three-operand add computed: a four-operand one.
 bool Translator::fuse_add3(Op op, size_t n) {
+  // A sigma function just computed (into a temporary) that this add takes: +1 or +2 terms.
+  const uint16_t rot_add = op == Op::i32_add && fusable_ ? xrot_add(ops_.back()) : 0;
   if (op == Op::i32_add) {
     // Or of a sum of two slots not computed yet.
     for (const size_t s : {n - 2, n - 1}) {
@@ -1781,11 +1807,26 @@ bool Translator::fuse_add3(Op op, size_t n) {
       if (sum.kind == VKind::add_slots && (o.kind == VKind::local || o.kind == VKind::temp)) {
         const int32_t a = sum.slot, b = static_cast<int32_t>(sum.value);
         const uint32_t x = static_cast<uint32_t>(o.slot);
+        if (rot_add != 0 && o.kind == VKind::temp && last_wrote(o.slot)) {
+          Ins& rot = out_->code.back();
+          rot.b = a;
+          rot.x = static_cast<uint32_t>(b);
+          become_fused_binary(rot, static_cast<uint16_t>(rot_add + 1), n);
+          return true;
+        }
         vs_.resize(n - 2);
         emit_result(x_i32_add3, home(n - 2), a, b, x);
         push_temp();
         return true;
       }
+    }
+  }
+  if (rot_add != 0) {
+    if (const std::optional<size_t> at = last_result_operand(n, n - 1, true)) {
+      Ins& rot = out_->code.back();
+      rot.x = static_cast<uint32_t>(other_slot(n, *at));
+      become_fused_binary(rot, rot_add, n);
+      return true;
     }
   }
   if (!fusable_ || (op != Op::i32_add && op != Op::i64_add))
@@ -2634,6 +2675,9 @@ template <bool Metering>
 #undef X
 #define X(name, get, rel) &&L_br_##name##_load8,
                                                   TG_I32_CMPS(X)
+#undef X
+#define X(rot) &&L_x_i32_##rot##_add, &&L_x_i32_##rot##_add3,
+                                                      TG_XROTS(X)
 #undef X
   };
   static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == x_count);
@@ -3547,6 +3591,21 @@ L_x_i32_xrot1_shr:
 L_x_i32_xrot2_shr:
   D = TG_ROT(0) ^ TG_ROT(1) ^ TG_SHR(2);
   TG_NEXT();
+#define TG_XROT_xrot2 (TG_ROT(0) ^ TG_ROT(1))
+#define TG_XROT_xrot3 (TG_ROT(0) ^ TG_ROT(1) ^ TG_ROT(2))
+#define TG_XROT_xrot1_shr (TG_ROT(0) ^ TG_SHR(1))
+#define TG_XROT_xrot2_shr (TG_ROT(0) ^ TG_ROT(1) ^ TG_SHR(2))
+#define X(rot)                                                                         \
+  L_x_i32_##rot##_add : D = u32(TG_XROT_##rot + fp[static_cast<int32_t>(ip->x)]);      \
+  TG_NEXT();                                                                           \
+  L_x_i32_##rot##_add3 : D = u32(TG_XROT_##rot + B + fp[static_cast<int32_t>(ip->x)]); \
+  TG_NEXT();
+  TG_XROTS(X)
+#undef X
+#undef TG_XROT_xrot2
+#undef TG_XROT_xrot3
+#undef TG_XROT_xrot1_shr
+#undef TG_XROT_xrot2_shr
 #undef TG_ROT
 #undef TG_SHR
 L_x_i32_add_and_imm:

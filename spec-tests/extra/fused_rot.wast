@@ -1,4 +1,4 @@
-;; tollgate's own script, run like the spec suite on every tier: xors of rotations and shifts of one value (SHA-2 sigma functions), including a rotated local reused.
+;; tollgate's own script, run like the spec suite on every tier: xors of rotations and shifts of one value (SHA-2 sigma functions), including a rotated local reused; each followed by the sum SHA-2 adds it to (one term or two, on either side).
 ;; Expected values follow from the spec's semantics of the plain instructions (checked by hand).
 (module
   (func (export "s0") (param $x i32) (result i32)
@@ -12,9 +12,28 @@
   (func (export "alias") (param $x i32) (result i32)
     (local.set $x (i32.rotl (local.get $x) (i32.const 26)))
     (i32.xor (local.get $x) (i32.rotl (local.get $x) (i32.const 21))))
+  ;; a temporary + sigma, sigma + a temporary, and (y + z) + sigma with y, z locals
+  (func (export "S1_add") (param $x i32) (param $y i32) (param $z i32) (result i32)
+    (i32.add (i32.mul (local.get $y) (local.get $z)) (i32.xor (i32.xor (i32.rotl (local.get $x) (i32.const 26)) (i32.rotl (local.get $x) (i32.const 21))) (i32.rotl (local.get $x) (i32.const 7)))))
+  (func (export "add_S1") (param $x i32) (param $y i32) (param $z i32) (result i32)
+    (i32.add (i32.xor (i32.xor (i32.rotl (local.get $x) (i32.const 26)) (i32.rotl (local.get $x) (i32.const 21))) (i32.rotl (local.get $x) (i32.const 7))) (i32.mul (local.get $y) (local.get $z))))
+  (func (export "S1_add3") (param $x i32) (param $y i32) (param $z i32) (result i32)
+    (i32.add (i32.add (local.get $y) (local.get $z)) (i32.xor (i32.xor (i32.rotl (local.get $x) (i32.const 26)) (i32.rotl (local.get $x) (i32.const 21))) (i32.rotl (local.get $x) (i32.const 7)))))
+  (func (export "s0_add3") (param $x i32) (param $y i32) (param $z i32) (result i32)
+    (i32.add (i32.add (local.get $y) (local.get $z)) (i32.xor (i32.xor (i32.rotl (local.get $x) (i32.const 25)) (i32.rotl (local.get $x) (i32.const 14))) (i32.shr_u (local.get $x) (i32.const 3)))))
+  (func (export "r2_add") (param $x i32) (param $y i32) (param $z i32) (result i32)
+    (i32.add (i32.mul (local.get $y) (local.get $z)) (i32.xor (i32.rotl (local.get $x) (i32.const 26)) (i32.rotl (local.get $x) (i32.const 21)))))
+  (func (export "r1s_add3") (param $x i32) (param $y i32) (param $z i32) (result i32)
+    (i32.add (i32.add (local.get $y) (local.get $z)) (i32.xor (i32.rotl (local.get $x) (i32.const 15)) (i32.shr_u (local.get $x) (i32.const 10)))))
 )
 (assert_return (invoke "s0" (i32.const 305419896)) (i32.const -402856210))
 (assert_return (invoke "S1" (i32.const 305419896)) (i32.const 895593434))
 (assert_return (invoke "r2" (i32.const 305419896)) (i32.const 793417683))
 (assert_return (invoke "r1s" (i32.const 305419896)) (i32.const 725124111))
 (assert_return (invoke "alias" (i32.const 305419896)) (i32.const -881534909))
+(assert_return (invoke "S1_add" (i32.const 305419896) (i32.const -1698898192) (i32.const 267242409)) (i32.const -1794561974))
+(assert_return (invoke "add_S1" (i32.const 305419896) (i32.const -1698898192) (i32.const 267242409)) (i32.const -1794561974))
+(assert_return (invoke "S1_add3" (i32.const 305419896) (i32.const -1698898192) (i32.const 267242409)) (i32.const -536062349))
+(assert_return (invoke "s0_add3" (i32.const 305419896) (i32.const -1698898192) (i32.const 267242409)) (i32.const -1834511993))
+(assert_return (invoke "r2_add" (i32.const 305419896) (i32.const -1698898192) (i32.const 267242409)) (i32.const -1896737725))
+(assert_return (invoke "r1s_add3" (i32.const 305419896) (i32.const -1698898192) (i32.const 267242409)) (i32.const -706531672))
