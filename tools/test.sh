@@ -23,9 +23,9 @@ sh spec-tests/run_all.sh --simd skip build/spec-tests/spec_runner build/spec-tes
 # The corpus replays (suite fuzz-regress) ran above with every other meson suite.
 
 # The runtime-level suites once more under ASan+UBSan (gcc, debugoptimized): the unit tests of
-# runtime, jit and hostabi, and the whole spec suite on both tiers (reusing the JSON converted
-# above). Any sanitizer report fails them. Only these targets are built, to keep the test
-# command well inside CI's time; TG_SKIP_ASAN=1 skips the section.
+# runtime, jit and hostabi, and the whole spec suite and our spec-tests/extra scripts on both
+# tiers (reusing the JSON converted above). Any sanitizer report fails them. Only these targets
+# are built, to keep the test command well inside CI's time; TG_SKIP_ASAN=1 skips the section.
 if [ -z "${TG_SKIP_ASAN:-}" ]; then
   echo "== runtime, jit and hostabi unit tests and the spec suite under ASan+UBSan (build-asan)"
   if [ ! -f build-asan/build.ninja ]; then
@@ -43,6 +43,10 @@ if [ -z "${TG_SKIP_ASAN:-}" ]; then
       echo "-- spec suite on the $tier tier under ASan+UBSan"
       sh spec-tests/run_all.sh --tier $tier --simd skip build-asan/spec-tests/spec_runner \
         build/spec-tests/json | tail -n 1 || status=1
+      # Our own scripts reach the interpreter's fused forms that the suite's modules do not.
+      echo "-- spec-tests/extra on the $tier tier under ASan+UBSan"
+      sh spec-tests/run_all.sh --tier $tier build-asan/spec-tests/spec_runner \
+        build/spec-tests/json/extra | tail -n 1 || status=1
     done
     unset ASAN_OPTIONS UBSAN_OPTIONS
   else

@@ -2491,9 +2491,11 @@ std::vector<uint32_t> Translator::compact() {
   moved[n] = static_cast<uint32_t>(out);
   code.resize(out);
   ops_.resize(out);
+  // An IR pc whose instructions a later fusion took back may map past the end; only the dump
+  // reads those (a branch lands only on a block start, which nothing takes back).
   for (int64_t& at : pc_map_)
     if (at >= 0)
-      at = moved[static_cast<size_t>(at)];
+      at = moved[std::min(static_cast<size_t>(at), n)];
   for (size_t k = 0; k < fixups_.size(); ++k) {
     land[k] = moved[land[k]];
     if (!fixups_[k].table)
