@@ -165,7 +165,7 @@ uint32_t slots_of(const std::vector<ValType>& types) {
 
 struct Ins {
   const void* h;  ///< handler
-  int32_t d;      ///< destination slot; a relative branch target; or the stack top (stack forms)
+  int32_t d;      ///< destination slot; a branch target relative in bytes; or the stack top
   int32_t a;      ///< first source slot
   int32_t b;      ///< second source slot, or a count
   uint32_t x;     ///< memory offset, index immediate, or a third source slot
@@ -2043,7 +2043,7 @@ void Translator::translate_one(const ir::Instr& in) {
       materialise_all();
       const size_t h = vs_.size();
       // Not taken: skip the move and the jump.
-      emit(static_cast<uint16_t>(Op::br_unless), 3, c);
+      emit(static_cast<uint16_t>(Op::br_unless), 3 * static_cast<int32_t>(sizeof(Ins)), c);
       emit(x_move, home(h - in.keep() - in.drop()), home(h - in.keep()),
            static_cast<int32_t>(in.keep()));
       link(emit(static_cast<uint16_t>(Op::br)), in.a, h - in.drop());
@@ -2541,12 +2541,16 @@ std::unique_ptr<Compiled> Translator::translate() {
       return nullptr;
   }
   const std::vector<uint32_t> land = compact();
+  // A branch keeps its distance in bytes (see TG_JUMP), which must fit its 32 bits.
+  if (out_->code.size() > static_cast<size_t>(INT32_MAX) / sizeof(Ins))
+    return nullptr;
   for (size_t k = 0; k < fixups_.size(); ++k) {
     const Fixup& f = fixups_[k];
     if (f.table)
       out_->tables[f.at].target = out_->code.data() + land[k];
     else
-      out_->code[f.at].d = static_cast<int32_t>(int64_t{land[k]} - int64_t{f.at});
+      out_->code[f.at].d = static_cast<int32_t>((int64_t{land[k]} - int64_t{f.at}) *
+                                                static_cast<int64_t>(sizeof(Ins)));
   }
   for (size_t i = 0; i < out_->code.size(); ++i) {
     if (ops_[i] == static_cast<uint16_t>(Op::br_table)) {
@@ -2725,10 +2729,12 @@ template <bool Metering>
     ++ip;          \
     TG_DISPATCH(); \
   } while (0)
-#define TG_JUMP()  \
-  do {             \
-    ip += ip->d;   \
-    TG_DISPATCH(); \
+// A taken branch's distance is in bytes: the next ip is one load and one add away from this
+// one, which every instruction after a taken branch waits for (a scaled index would add a shift).
+#define TG_JUMP()                                                                      \
+  do {                                                                                 \
+    ip = reinterpret_cast<const Ins*>(reinterpret_cast<const char*>(ip) + ip->d);      \
+    TG_DISPATCH();                                                                     \
   } while (0)
 #define TG_TRAP(kind)      \
   do {                     \
@@ -2970,7 +2976,9 @@ L_x_mem_copy8_to_sum:
   TG_TO_SUM(TG_MEM_COPY, 8)
 #undef TG_MEM_COPY
 // Fast when no address wraps around 4 GiB and every byte is in bounds; otherwise each byte as
-// its own x_mem_copy1 would do it (source checked, then destination, then copied).
+// its own x_mem_copy1 would do it (source checked, then destination, then copied). In the fast
+// path one load and one store do it unless the destination starts inside the source after its
+// first byte (src < dst < src + n): only then does a byte read one the copy wrote before.
 #define TG_MEM_COPY_BYTES(n, dst0, doff)                                                     \
   {                                                                                          \
     const uint32_t s0 = u32(fp[ip->d] + static_cast<uint32_t>(ip->b));                       \
@@ -2979,8 +2987,14 @@ L_x_mem_copy8_to_sum:
     const uint64_t src = uint64_t{s0} + (ip->imm >> 32), dst = uint64_t{d0} + dofs;          \
     if (s0 <= UINT32_MAX - ((n)-1) && d0 <= UINT32_MAX - ((n)-1) && src + (n) <= mem_size && \
         dst + (n) <= mem_size) {                                                             \
-      for (uint32_t k = 0; k < (n); ++k)                                                     \
-        mem[dst + k] = mem[src + k];                                                         \
+      if (dst - src - 1 >= (n)-1) {                                                          \
+        uint8_t buf[n];                                                                      \
+        std::memcpy(buf, mem + src, (n));                                                    \
+        std::memcpy(mem + dst, buf, (n));                                                    \
+      } else {                                                                               \
+        for (uint32_t k = 0; k < (n); ++k)                                                   \
+          mem[dst + k] = mem[src + k];                                                       \
+      }                                                                                      \
     } else {                                                                                 \
       for (uint32_t k = 0; k < (n); ++k) {                                                   \
         const uint64_t s = uint64_t{u32(s0 + k)} + (ip->imm >> 32);                          \
