@@ -2731,10 +2731,10 @@ template <bool Metering>
   } while (0)
 // A taken branch's distance is in bytes: the next ip is one load and one add away from this
 // one, which every instruction after a taken branch waits for (a scaled index would add a shift).
-#define TG_JUMP()                                                                      \
-  do {                                                                                 \
-    ip = reinterpret_cast<const Ins*>(reinterpret_cast<const char*>(ip) + ip->d);      \
-    TG_DISPATCH();                                                                     \
+#define TG_JUMP()                                                                 \
+  do {                                                                            \
+    ip = reinterpret_cast<const Ins*>(reinterpret_cast<const char*>(ip) + ip->d); \
+    TG_DISPATCH();                                                                \
   } while (0)
 #define TG_TRAP(kind)      \
   do {                     \
