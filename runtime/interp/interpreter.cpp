@@ -513,6 +513,10 @@ enum XOp : uint16_t {
                        ///< it
   x_f64_mul3_add_rmw_at,  ///< fp[d] = i32 fp[imm >> 32] + low half, m[fp[d]] += fp[a] * fp[b] *
                           ///< fp[x]
+  x_f64_mul3_sub_rmw,     ///< as x_f64_mul3_add_rmw, but m[...] -= the product
+  x_f64_madd_rmw_at,      ///< fp[d] = i32 fp[x] + imm high half, m[fp[d]] += fp[a] *
+                          ///< m[u32(fp[b] + imm low half)] (f64)
+  x_f64_acc_mulk_a,       ///< fp[a] = m[x], fp[d] += fp[a] * imm, m[u32 b] = fp[d] (f64)
   x_const,                ///< fp[d] = imm
   x_move,                 ///< fp[d .. d+b) = fp[a .. a+b), d < a
   x_ret1,                 ///< return the one slot fp[a]
@@ -617,6 +621,9 @@ const char* handler_name(uint16_t op) {
                                        "x_f64_madd_rmw",
                                        "x_f64_mul3_add_rmw",
                                        "x_f64_mul3_add_rmw_at",
+                                       "x_f64_mul3_sub_rmw",
+                                       "x_f64_madd_rmw_at",
+                                       "x_f64_acc_mulk_a",
                                        "x_const",
                                        "x_move",
                                        "x_ret1",
@@ -2346,12 +2353,15 @@ void Translator::translate_one(const ir::Instr& in) {
 // instruction after it (copy_prefixed) and four copies the back-edge after them
 // (x_copy4_jmp_poll); a store or memory copy takes the i32.add beside it (store_bump,
 // copy_to_sum), a call the i32.add computing its first argument, an f64 read-modify-write the
-// product of three that it adds (x_f64_mul3_add_rmw), a compare-and-branch the byte read it
-// guards (branch_load8) -- each unless a branch lands on the second instruction; and without
-// metering, a loop header's poll that no branch lands on (each back-edge polls itself and lands
-// after it) goes, since a loop is only checked at its back-edges. Instructions then move up, and
-// the branches' landing places with them (returned, per fixup). A call enters a function at code[1]
-// and returns to the instruction after the call, neither of which can be the second of a pair.
+// product of three that it adds (x_f64_mul3_add_rmw) or the load and product it subtracts
+// (x_f64_mul3_sub_rmw) or the i32.add computing its address (x_f64_madd_rmw_at), a load and store
+// at constant addresses the multiply-add between them (x_f64_acc_mulk_a), a compare-and-branch the
+// byte read it guards (branch_load8) -- each unless a branch lands on the second instruction; and
+// without metering, a loop header's poll that no branch lands on (each back-edge polls itself and
+// lands after it) goes, since a loop is only checked at its back-edges. Instructions then move up,
+// and the branches' landing places with them (returned, per fixup). A call enters a function at
+// code[1] and returns to the instruction after the call, neither of which can be the second of a
+// pair.
 std::vector<uint32_t> Translator::compact() {
   std::vector<Ins>& code = out_->code;
   const size_t n = code.size();
@@ -2419,6 +2429,59 @@ std::vector<uint32_t> Translator::compact() {
         moved[i + 1] = static_cast<uint32_t>(out);
         ++i;
         merge(i, merged, x_f64_mul3_add_rmw_at);
+        continue;
+      }
+    }
+    if (pair && i + 2 < n && !target[i + 2] && ops_[i] == static_cast<uint16_t>(Op::f64_load) &&
+        ops_[i + 1] == x_f64_mul_mul_l && ops_[i + 2] == x_f64_sub_st) {
+      // `m[p] = m[p] - a * b * c`, read first: when the value read is a stack temporary that only
+      // the subtraction reads, the three are one instruction (the product still written).
+      const Ins& ld = code[i];
+      const Ins& mul = next;
+      const Ins& st = code[i + 2];
+      const int32_t t = ld.d;
+      if (t >= static_cast<int32_t>(fc_.local_slots) && st.a == t && st.b == mul.d &&
+          st.d == ld.a && static_cast<uint32_t>(st.imm) == 0 && st.x == ld.x && mul.a != t &&
+          mul.b != t && static_cast<int32_t>(mul.x) != t && mul.d != t && ld.a != t &&
+          ld.a != mul.d && mul.d >= 0) {
+        Ins merged = mul;
+        merged.h = h_[x_f64_mul3_sub_rmw];
+        merged.d = ld.a;
+        merged.imm = ld.x | (uint64_t{static_cast<uint32_t>(mul.d)} << 32);
+        moved[i + 1] = static_cast<uint32_t>(out);
+        ++i;
+        merge(i, merged, x_f64_mul3_sub_rmw);
+        continue;
+      }
+    }
+    if (pair && ops_[i] == imm_variant(Op::i32_add) && ops_[i + 1] == x_f64_madd_rmw &&
+        next.d == code[i].d && next.x == 0 && next.imm >> 32 == 0 && code[i].a >= 0) {
+      // `p = q + k; m[p] += a * m[r + j]` (an unrolled loop's second step).
+      const Ins& add = code[i];
+      Ins merged = next;
+      merged.h = h_[x_f64_madd_rmw_at];
+      merged.x = static_cast<uint32_t>(add.a);
+      merged.imm =
+          static_cast<uint32_t>(next.imm) | (uint64_t{static_cast<uint32_t>(add.imm)} << 32);
+      merge(i, merged, x_f64_madd_rmw_at);
+      continue;
+    }
+    if (pair && i + 2 < n && !target[i + 2] && ops_[i] == x_f64_load_a &&
+        ops_[i + 1] == x_f64_add_mulk_r && ops_[i + 2] == x_f64_store_a) {
+      // `acc += m[s] * k; m[t] = acc` at constant addresses below 2 GiB.
+      const Ins& ld = code[i];
+      const Ins& add = next;
+      const Ins& st = code[i + 2];
+      const uint64_t from = ld.imm + ld.x, to = st.imm + st.x;
+      if (from >= ld.imm && to >= st.imm && from <= UINT32_MAX && to <= INT32_MAX &&
+          add.a == ld.d && static_cast<int32_t>(add.x) == add.d && add.d != ld.d && st.b == add.d) {
+        Ins merged = add;
+        merged.h = h_[x_f64_acc_mulk_a];
+        merged.x = static_cast<uint32_t>(from);
+        merged.b = static_cast<int32_t>(to);
+        moved[i + 1] = static_cast<uint32_t>(out);
+        ++i;
+        merge(i, merged, x_f64_acc_mulk_a);
         continue;
       }
     }
@@ -2620,11 +2683,12 @@ template <bool Metering>
       &&L_x_poll, &&L_x_copy, &&L_x_copy2, &&L_x_copy4, &&L_x_mem_copy1, &&L_x_mem_copy2,
       &&L_x_mem_copy4, &&L_x_mem_copy8, &&L_x_mem_copy1x2, &&L_x_mem_copy1x3, &&L_x_mem_copy1x4,
       &&L_x_i32_xrot2, &&L_x_i32_xrot3, &&L_x_i32_xrot1_shr, &&L_x_i32_xrot2_shr,
-      &&L_x_f64_madd_rmw, &&L_x_f64_mul3_add_rmw, &&L_x_f64_mul3_add_rmw_at, &&L_x_const,
-      &&L_x_move, &&L_x_ret1, &&L_x_add2_i32, &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm,
-      &&L_x_call_local, &&L_x_call_local_add, &&L_x_jmp_poll, &&L_x_copy4_jmp_poll,
-      &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll,
-      &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
+      &&L_x_f64_madd_rmw, &&L_x_f64_mul3_add_rmw, &&L_x_f64_mul3_add_rmw_at, &&L_x_f64_mul3_sub_rmw,
+      &&L_x_f64_madd_rmw_at, &&L_x_f64_acc_mulk_a, &&L_x_const, &&L_x_move, &&L_x_ret1,
+      &&L_x_add2_i32, &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm, &&L_x_call_local,
+      &&L_x_call_local_add, &&L_x_jmp_poll, &&L_x_copy4_jmp_poll, &&L_x_add32_jmp_poll,
+      &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll,
+      &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -3048,6 +3112,53 @@ L_x_f64_mul3_add_rmw_at : {
   std::memcpy(&m, mem + at, sizeof m);
   const uint64_t r = bits(product + f64(m));
   std::memcpy(mem + at, &r, sizeof r);
+  TG_NEXT();
+}
+L_x_f64_mul3_sub_rmw : {
+  // f64.load, f64_mul_mul_l, then f64_sub_st to where the load read: `m[p] -= a * b * c`.
+  const double product = (f64(A) * f64(B)) * f64(fp[static_cast<int32_t>(ip->x)]);
+  fp[static_cast<int32_t>(ip->imm >> 32)] = bits(product);
+  const uint64_t ea = uint64_t{u32(D)} + static_cast<uint32_t>(ip->imm);
+  if (ea + sizeof(double) > mem_size)
+    TG_TRAP(memory_out_of_bounds);
+  uint64_t m;
+  std::memcpy(&m, mem + ea, sizeof m);
+  const uint64_t r = bits(f64(m) - product);
+  std::memcpy(mem + ea, &r, sizeof r);
+  TG_NEXT();
+}
+L_x_f64_madd_rmw_at : {
+  // `p = q + k; m[p] += a * m[r + j]`: the address the read-modify-write needs, computed first.
+  const uint32_t at = u32(fp[static_cast<int32_t>(ip->x)] + (ip->imm >> 32));
+  D = at;
+  if (uint64_t{at} + sizeof(double) > mem_size)
+    TG_TRAP(memory_out_of_bounds);
+  uint64_t c;
+  std::memcpy(&c, mem + at, sizeof c);
+  const uint64_t eb = uint64_t{u32(B + static_cast<uint32_t>(ip->imm))};
+  if (eb + sizeof(double) > mem_size)
+    TG_TRAP(memory_out_of_bounds);
+  uint64_t m;
+  std::memcpy(&m, mem + eb, sizeof m);
+  const double p = f64(A) * f64(m);
+  const uint64_t r = bits(f64(c) + p);
+  std::memcpy(mem + at, &r, sizeof r);
+  TG_NEXT();
+}
+L_x_f64_acc_mulk_a : {
+  // `v = m[s]; acc += v * k; m[t] = acc` at two constant addresses (an unrolled loop over a
+  // static array): the loaded value and the sum stay in their slots.
+  if (uint64_t{ip->x} + sizeof(double) > mem_size)
+    TG_TRAP(memory_out_of_bounds);
+  uint64_t v;
+  std::memcpy(&v, mem + ip->x, sizeof v);
+  A = v;
+  const uint64_t acc = bits(f64(D) + f64(v) * f64(ip->imm));
+  D = acc;
+  const uint64_t to = static_cast<uint32_t>(ip->b);
+  if (to + sizeof(double) > mem_size)
+    TG_TRAP(memory_out_of_bounds);
+  std::memcpy(mem + to, &acc, sizeof acc);
   TG_NEXT();
 }
 L_x_f64_madd_rmw : {

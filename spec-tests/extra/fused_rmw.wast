@@ -1,0 +1,108 @@
+;; f64 read-modify-writes the interpreter runs as one instruction: `m[p] -= a * b * c`
+;; (x_f64_mul3_sub_rmw), `p = q + k; m[p] += y * m[r + j]` (x_f64_madd_rmw_at) and
+;; `acc += m[s] * k; m[t] = acc` at constant addresses (x_f64_acc_mulk_a). Expected values are
+;; IEEE double arithmetic in the order the wasm operators give, computed in Python; the operands
+;; are chosen so that another association or a fused multiply-add gives a different double.
+(module
+  (memory 1)
+  (func (export "setf") (param $a i32) (param $v f64) (f64.store (local.get $a) (local.get $v)))
+  (func (export "getf") (param $a i32) (result f64) (f64.load (local.get $a)))
+
+  ;; m[p + 8] = m[p + 8] - a * b * c
+  (func (export "sub3") (param $p i32) (param $a f64) (param $b f64) (param $c f64)
+    (f64.store offset=8 (local.get $p)
+      (f64.sub (f64.load offset=8 (local.get $p))
+               (f64.mul (f64.mul (local.get $a) (local.get $b)) (local.get $c)))))
+  ;; the same with the load at another offset than the store: a plain load, product and store
+  (func (export "sub3_moved") (param $p i32) (param $a f64) (param $b f64) (param $c f64)
+    (f64.store offset=16 (local.get $p)
+      (f64.sub (f64.load offset=8 (local.get $p))
+               (f64.mul (f64.mul (local.get $a) (local.get $b)) (local.get $c)))))
+
+  ;; p2 = p + 8 (wrapping); m[p2] += y * m[q + 8]; returns p2
+  (func (export "madd_at") (param $p i32) (param $q i32) (param $y f64) (result i32)
+    (local $p2 i32)
+    (local.set $p2 (i32.add (local.get $p) (i32.const 8)))
+    (f64.store (local.get $p2)
+      (f64.add (f64.load (local.get $p2))
+               (f64.mul (local.get $y) (f64.load (i32.add (local.get $q) (i32.const 8))))))
+    (local.get $p2))
+
+  ;; acc += m[16] * 0.3623; m[40] = acc; returns acc
+  (func (export "acc") (param $acc f64) (result f64)
+    (local.set $acc (f64.add (local.get $acc) (f64.mul (f64.load (i32.const 16)) (f64.const 0.3623))))
+    (f64.store (i32.const 40) (local.get $acc))
+    (local.get $acc))
+  ;; the load at the last 8 bytes of the page, the store past it
+  (func (export "acc_store_oob") (param $acc f64) (result f64)
+    (local.set $acc (f64.add (local.get $acc) (f64.mul (f64.load (i32.const 65528)) (f64.const 2))))
+    (f64.store (i32.const 65529) (local.get $acc))
+    (local.get $acc))
+  ;; the load past the page
+  (func (export "acc_load_oob") (param $acc f64) (result f64)
+    (local.set $acc (f64.add (local.get $acc) (f64.mul (f64.load (i32.const 65532)) (f64.const 2))))
+    (f64.store (i32.const 48) (local.get $acc))
+    (local.get $acc))
+)
+
+;; sub3: 1.366 - (0.656 * 1.828) * 2.48 (a * (b * c) would give -1.6079366400000006)
+(invoke "setf" (i32.const 108) (f64.const 1.366))
+(invoke "sub3" (i32.const 100) (f64.const 0.656) (f64.const 1.828) (f64.const 2.48))
+(assert_return (invoke "getf" (i32.const 108)) (f64.const -1.6079366399999997))
+(assert_return (invoke "getf" (i32.const 100)) (f64.const 0))
+(assert_return (invoke "getf" (i32.const 116)) (f64.const 0))
+;; the product subtracted from the memory value, not the other way round
+(invoke "setf" (i32.const 108) (f64.const 10))
+(invoke "sub3" (i32.const 100) (f64.const 1) (f64.const 2) (f64.const 3))
+(assert_return (invoke "getf" (i32.const 108)) (f64.const 4))
+;; effective address p + 8 past the page: trap, nothing written
+(invoke "setf" (i32.const 65528) (f64.const 5))
+(assert_trap (invoke "sub3" (i32.const 65521) (f64.const 1) (f64.const 1) (f64.const 1)) "out of bounds memory access")
+(assert_return (invoke "getf" (i32.const 65528)) (f64.const 5))
+(invoke "sub3" (i32.const 65520) (f64.const 1) (f64.const 1) (f64.const 1))
+(assert_return (invoke "getf" (i32.const 65528)) (f64.const 4))
+;; p + 8 is not wrapped to 32 bits: p = 0xfffffff8 traps
+(assert_trap (invoke "sub3" (i32.const -8) (f64.const 1) (f64.const 1) (f64.const 1)) "out of bounds memory access")
+;; sub3_moved: read at p + 8, written at p + 16
+(invoke "setf" (i32.const 208) (f64.const 1.366))
+(invoke "setf" (i32.const 216) (f64.const 99))
+(invoke "sub3_moved" (i32.const 200) (f64.const 0.656) (f64.const 1.828) (f64.const 2.48))
+(assert_return (invoke "getf" (i32.const 208)) (f64.const 1.366))
+(assert_return (invoke "getf" (i32.const 216)) (f64.const -1.6079366399999997))
+
+;; madd_at: 2.661 + 0.931 * 0.281 (a fused multiply-add would give 2.9226110000000003)
+(invoke "setf" (i32.const 308) (f64.const 2.661))
+(invoke "setf" (i32.const 408) (f64.const 0.281))
+(assert_return (invoke "madd_at" (i32.const 300) (i32.const 400) (f64.const 0.931)) (i32.const 308))
+(assert_return (invoke "getf" (i32.const 308)) (f64.const 2.922611))
+(assert_return (invoke "getf" (i32.const 400)) (f64.const 0))
+;; p + 8 wraps to address 0 (an i32.add), and q + 8 likewise to 8
+(invoke "setf" (i32.const 0) (f64.const 1))
+(invoke "setf" (i32.const 8) (f64.const 2))
+(assert_return (invoke "madd_at" (i32.const -8) (i32.const 0) (f64.const 3)) (i32.const 0))
+(assert_return (invoke "getf" (i32.const 0)) (f64.const 7))
+(assert_return (invoke "madd_at" (i32.const 0) (i32.const -8) (f64.const 0.5)) (i32.const 8))
+(assert_return (invoke "getf" (i32.const 8)) (f64.const 5.5))
+;; either address out of bounds traps and writes nothing
+(invoke "setf" (i32.const 65528) (f64.const 5))
+(assert_trap (invoke "madd_at" (i32.const 65521) (i32.const 400) (f64.const 1)) "out of bounds memory access")
+(assert_trap (invoke "madd_at" (i32.const 65520) (i32.const 65521) (f64.const 1)) "out of bounds memory access")
+(assert_return (invoke "getf" (i32.const 65528)) (f64.const 5))
+
+;; acc: 1.015 + m[16] * 0.3623 with m[16] = 1.934 (fused: 1.7156882)
+(invoke "setf" (i32.const 16) (f64.const 1.934))
+(assert_return (invoke "acc" (f64.const 1.015)) (f64.const 1.7156881999999998))
+(assert_return (invoke "getf" (i32.const 40)) (f64.const 1.7156881999999998))
+(assert_return (invoke "getf" (i32.const 16)) (f64.const 1.934))
+;; NaN and infinity go through as in separate operations
+(invoke "setf" (i32.const 16) (f64.const inf))
+(assert_return (invoke "acc" (f64.const 1)) (f64.const inf))
+(assert_return (invoke "acc" (f64.const -inf)) (f64.const nan:canonical))
+(assert_return (invoke "getf" (i32.const 40)) (f64.const nan:canonical))
+;; the store out of bounds: trap after the load; the load out of bounds: trap before the store
+(invoke "setf" (i32.const 65528) (f64.const 3))
+(invoke "setf" (i32.const 48) (f64.const 9))
+(assert_trap (invoke "acc_store_oob" (f64.const 1)) "out of bounds memory access")
+(assert_return (invoke "getf" (i32.const 65528)) (f64.const 3))
+(assert_trap (invoke "acc_load_oob" (f64.const 1)) "out of bounds memory access")
+(assert_return (invoke "getf" (i32.const 48)) (f64.const 9))
