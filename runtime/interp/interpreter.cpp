@@ -590,7 +590,7 @@ enum XOp : uint16_t {
 #define X(copy) copy##_to_sum,
                                           TG_MEM_COPIES(X)
 #undef X
-#define X(name, get, rel) x_br_##name##_load8,
+#define X(name, get, rel) x_br_##name##_load8, x_br_##name##_imm_ld8r, x_br_##name##_imm_ld8k,
                                               TG_I32_CMPS(X)
 #undef X
 #define X(rot) x_i32_##rot##_add, x_i32_##rot##_add3,
@@ -695,7 +695,7 @@ const char* handler_name(uint16_t op) {
 #define X(copy) #copy "_to_sum",
                                                                                TG_MEM_COPIES(X)
 #undef X
-#define X(name, get, rel) "br_" #name "_load8",
+#define X(name, get, rel) "br_" #name "_load8", "br_" #name "_imm_ld8r", "br_" #name "_imm_ld8k",
                                                                                    TG_I32_CMPS(X)
 #undef X
 #define X(rot) "x_i32_" #rot "_add", "x_i32_" #rot "_add3",
@@ -998,6 +998,20 @@ uint16_t branch_load8(uint16_t op) {
 #define X(name, get, rel) \
   case x_br_##name:       \
     return x_br_##name##_load8;
+    TG_I32_CMPS(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// The form of i32 compare-with-constant-and-branch `op` that first reads its operand, a byte
+// (i32.load8_u), from the sum of two slots (ld8r) or a slot plus a constant (ld8k); or 0.
+uint16_t load8_branch(uint16_t op, bool two_slots) {
+  switch (op) {
+#define X(name, get, rel) \
+  case x_br_##name##_imm: \
+    return two_slots ? x_br_##name##_imm_ld8r : x_br_##name##_imm_ld8k;
     TG_I32_CMPS(X)
 #undef X
     default:
@@ -2356,12 +2370,12 @@ void Translator::translate_one(const ir::Instr& in) {
 // product of three that it adds (x_f64_mul3_add_rmw) or the load and product it subtracts
 // (x_f64_mul3_sub_rmw) or the i32.add computing its address (x_f64_madd_rmw_at), a load and store
 // at constant addresses the multiply-add between them (x_f64_acc_mulk_a), a compare-and-branch the
-// byte read it guards (branch_load8) -- each unless a branch lands on the second instruction; and
-// without metering, a loop header's poll that no branch lands on (each back-edge polls itself and
-// lands after it) goes, since a loop is only checked at its back-edges. Instructions then move up,
-// and the branches' landing places with them (returned, per fixup). A call enters a function at
-// code[1] and returns to the instruction after the call, neither of which can be the second of a
-// pair.
+// byte read it guards (branch_load8) or the byte read it tests (load8_branch) -- each unless a
+// branch lands on the second instruction; and without metering, a loop header's poll that no branch
+// lands on (each back-edge polls itself and lands after it) goes, since a loop is only checked at
+// its back-edges. Instructions then move up, and the branches' landing places with them (returned,
+// per fixup). A call enters a function at code[1] and returns to the instruction after the call,
+// neither of which can be the second of a pair.
 std::vector<uint32_t> Translator::compact() {
   std::vector<Ins>& code = out_->code;
   const size_t n = code.size();
@@ -2401,6 +2415,30 @@ std::vector<uint32_t> Translator::compact() {
       merged.imm = static_cast<uint32_t>(c.b) | (uint64_t{c.x} << 32);
       merge(i, merged, x_copy4_jmp_poll);
       continue;
+    }
+    if (const bool two_slots = ops_[i] == x_i32_load8_u_r;
+        pair && code[i].x == 0 && next.a == code[i].d && code[i].d >= 0 &&
+        (two_slots || ops_[i] == x_i32_load8_u_k ||
+         ops_[i] == static_cast<uint16_t>(Op::i32_load8_u))) {
+      // `c = m[p + q]; if (c rel k) goto out` (a byte scan): one instruction when the read has no
+      // offset; the byte still goes to its slot.
+      if (const uint16_t lb = load8_branch(ops_[i + 1], two_slots); lb != 0) {
+        const Ins& ld = code[i];
+        Ins merged = next;
+        merged.h = h_[lb];
+        merged.a = ld.a;
+        const uint64_t k = static_cast<uint32_t>(next.imm);
+        if (two_slots) {
+          merged.b = ld.b;
+          merged.imm = k | (uint64_t{static_cast<uint32_t>(ld.d)} << 32);
+        } else {
+          merged.b = ld.d;
+          const uint32_t offset = ops_[i] == x_i32_load8_u_k ? static_cast<uint32_t>(ld.imm) : 0;
+          merged.imm = offset | (k << 32);
+        }
+        merge(i, merged, lb);
+        continue;
+      }
     }
     if (const uint16_t bl = pair ? branch_load8(ops_[i]) : 0;
         bl != 0 && ops_[i + 1] == x_i32_load8_u_k && next.a == code[i].a && next.x == 0 &&
@@ -2743,7 +2781,7 @@ template <bool Metering>
 #define X(copy) &&L_##copy##_to_sum,
                                               TG_MEM_COPIES(X)
 #undef X
-#define X(name, get, rel) &&L_br_##name##_load8,
+#define X(name, get, rel) &&L_br_##name##_load8, &&L_br_##name##_imm_ld8r, &&L_br_##name##_imm_ld8k,
                                                   TG_I32_CMPS(X)
 #undef X
 #define X(rot) &&L_x_i32_##rot##_add, &&L_x_i32_##rot##_add3,
@@ -3273,6 +3311,33 @@ L_br_unless:
       TG_TRAP(memory_out_of_bounds);                                       \
     fp[static_cast<int32_t>(ip->imm >> 32)] = mem[ea];                     \
     TG_NEXT();                                                             \
+  }
+  TG_I32_CMPS(X)
+#undef X
+  // i32.load8_u without offset, then a compare of the byte with a constant and a branch: the
+  // address is fp[a] + fp[b] (ld8r; the byte goes to the slot in imm's high half, the constant is
+  // its low half) or fp[a] + imm's low half (ld8k; the byte goes to fp[b], the constant is imm's
+  // high half). x is the fall-through charge, as for any branch.
+#define X(name, get, rel)                                                  \
+  L_br_##name##_imm_ld8r : {                                               \
+    const uint64_t ea = uint64_t{u32(A + B)};                              \
+    if (ea + 1 > mem_size)                                                 \
+      TG_TRAP(memory_out_of_bounds);                                       \
+    const uint64_t v = mem[ea];                                            \
+    fp[static_cast<int32_t>(ip->imm >> 32)] = v;                           \
+    if (get(v) rel get(ip->imm))                                           \
+      TG_JUMP();                                                           \
+    TG_FALL();                                                             \
+  }                                                                        \
+  L_br_##name##_imm_ld8k : {                                               \
+    const uint64_t ea = uint64_t{u32(A + static_cast<uint32_t>(ip->imm))}; \
+    if (ea + 1 > mem_size)                                                 \
+      TG_TRAP(memory_out_of_bounds);                                       \
+    const uint64_t v = mem[ea];                                            \
+    B = v;                                                                 \
+    if (get(v) rel get(ip->imm >> 32))                                     \
+      TG_JUMP();                                                           \
+    TG_FALL();                                                             \
   }
   TG_I32_CMPS(X)
 #undef X
