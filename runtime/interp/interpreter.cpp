@@ -517,6 +517,8 @@ enum XOp : uint16_t {
   x_f64_madd_rmw_at,      ///< fp[d] = i32 fp[x] + imm high half, m[fp[d]] += fp[a] *
                           ///< m[u32(fp[b] + imm low half)] (f64)
   x_f64_acc_mulk_a,       ///< fp[a] = m[x], fp[d] += fp[a] * imm, m[u32 b] = fp[d] (f64)
+  x_f64_rmw_add_mul,      ///< m[u32(fp[d]) + x] += fp[a] * fp[b] (f64)
+  x_f64_rmw_sub_mul,      ///< m[u32(fp[d]) + x] -= fp[a] * fp[b] (f64)
   x_const,                ///< fp[d] = imm
   x_move,                 ///< fp[d .. d+b) = fp[a .. a+b), d < a
   x_ret1,                 ///< return the one slot fp[a]
@@ -624,6 +626,8 @@ const char* handler_name(uint16_t op) {
                                        "x_f64_mul3_sub_rmw",
                                        "x_f64_madd_rmw_at",
                                        "x_f64_acc_mulk_a",
+                                       "x_f64_rmw_add_mul",
+                                       "x_f64_rmw_sub_mul",
                                        "x_const",
                                        "x_move",
                                        "x_ret1",
@@ -1016,6 +1020,37 @@ uint16_t load8_branch(uint16_t op, bool two_slots) {
 #undef X
     default:
       return 0;
+  }
+}
+
+// Whether `op` only computes fp[d] from slots and maybe reads memory (f64 arithmetic and loads):
+// an f64 load may move past it.
+bool f64_pure_or_load(uint16_t op) {
+  switch (op) {
+    case static_cast<uint16_t>(Op::f64_load):
+    case static_cast<uint16_t>(Op::f64_add):
+    case static_cast<uint16_t>(Op::f64_sub):
+    case static_cast<uint16_t>(Op::f64_mul):
+    case static_cast<uint16_t>(Op::f64_div):
+    case static_cast<uint16_t>(Op::f64_sqrt):
+    case x_f64_add_ld:
+    case x_f64_sub_ld:
+    case x_f64_mul_ld:
+    case x_f64_load_k:
+    case x_f64_add_mul_l:
+    case x_f64_add_mul_r:
+    case x_f64_sub_mul_l:
+    case x_f64_sub_mul_r:
+    case x_f64_mul_mul_l:
+    case x_f64_mul_mul_r:
+    case x_f64_div_rk:
+    case x_f64_sub_rk:
+    case x_f64_add_imm:
+    case x_f64_sub_imm:
+    case x_f64_mul_imm:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -2399,11 +2434,52 @@ std::vector<uint32_t> Translator::compact() {
     ++out;
     ++i;
   };
+  // `t = m[p]; ...; t = t op a * b; m[p] = t` (f64, t a stack temporary): the load moves down
+  // to the update, which becomes one read-modify-write, when everything between is f64 arithmetic
+  // or loads that neither read nor write t nor write p, and no branch lands between. No store
+  // comes between, and a load between can only trap as this one would, so nothing observable
+  // changes.
+  std::vector<bool> sunk(n, false), rmw(n, false);
+  for (size_t j = 1; j + 1 < n; ++j) {
+    const Ins& upd = code[j];
+    const Ins& st = code[j + 1];
+    if ((ops_[j] != x_f64_add_mul_r && ops_[j] != x_f64_sub_mul_r) ||
+        ops_[j + 1] != static_cast<uint16_t>(Op::f64_store) || target[j] || target[j + 1] ||
+        upd.d != static_cast<int32_t>(upd.x) || st.b != upd.d ||
+        upd.d < static_cast<int32_t>(fc_.local_slots) || upd.a == upd.d || upd.b == upd.d ||
+        st.a == upd.d)
+      continue;
+    const int32_t t = upd.d;
+    for (size_t k = j - 1, steps = 0; steps < 16; --k, ++steps) {
+      const Ins& in = code[k];
+      if (ops_[k] == static_cast<uint16_t>(Op::f64_load) && in.d == t) {
+        if (in.a == st.a && in.x == st.x) {
+          sunk[k] = true;
+          rmw[j] = true;
+        }
+        break;
+      }
+      if (!f64_pure_or_load(ops_[k]) || in.d == t || in.d == st.a || in.a == t || in.b == t ||
+          static_cast<int32_t>(in.x) == t || target[k] || k == 0)
+        break;
+    }
+  }
   for (size_t i = 0; i < n; ++i) {
     moved[i] = static_cast<uint32_t>(out);
     if (!metered_ && i > 0 && ops_[i] == x_poll && !direct[i])
       continue;
-    const bool pair = i + 1 < n && !target[i + 1];
+    if (sunk[i])
+      continue;
+    if (rmw[i]) {
+      Ins merged = code[i];
+      merged.h = h_[ops_[i] == x_f64_add_mul_r ? x_f64_rmw_add_mul : x_f64_rmw_sub_mul];
+      merged.d = code[i + 1].a;
+      merged.x = code[i + 1].x;
+      merge(i, merged, ops_[i] == x_f64_add_mul_r ? x_f64_rmw_add_mul : x_f64_rmw_sub_mul);
+      continue;
+    }
+    // (An update that takes a sunk load, and the load, are never the second of a pair.)
+    const bool pair = i + 1 < n && !target[i + 1] && !rmw[i + 1] && !sunk[i + 1];
     const Ins& next = code[std::min(i + 1, n - 1)];
     if (pair && ops_[i] == x_copy4 && ops_[i + 1] == x_jmp_poll) {
       // A register rotation closing a loop: one dispatch with the back-edge.
@@ -2722,11 +2798,11 @@ template <bool Metering>
       &&L_x_mem_copy4, &&L_x_mem_copy8, &&L_x_mem_copy1x2, &&L_x_mem_copy1x3, &&L_x_mem_copy1x4,
       &&L_x_i32_xrot2, &&L_x_i32_xrot3, &&L_x_i32_xrot1_shr, &&L_x_i32_xrot2_shr,
       &&L_x_f64_madd_rmw, &&L_x_f64_mul3_add_rmw, &&L_x_f64_mul3_add_rmw_at, &&L_x_f64_mul3_sub_rmw,
-      &&L_x_f64_madd_rmw_at, &&L_x_f64_acc_mulk_a, &&L_x_const, &&L_x_move, &&L_x_ret1,
-      &&L_x_add2_i32, &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm, &&L_x_call_local,
-      &&L_x_call_local_add, &&L_x_jmp_poll, &&L_x_copy4_jmp_poll, &&L_x_add32_jmp_poll,
-      &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll,
-      &&L_x_inc_br_unless_poll,
+      &&L_x_f64_madd_rmw_at, &&L_x_f64_acc_mulk_a, &&L_x_f64_rmw_add_mul, &&L_x_f64_rmw_sub_mul,
+      &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_add2_i32, &&L_x_i32_add_and_imm,
+      &&L_x_i32_shl_rk_and_imm, &&L_x_call_local, &&L_x_call_local_add, &&L_x_jmp_poll,
+      &&L_x_copy4_jmp_poll, &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll,
+      &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -3199,6 +3275,24 @@ L_x_f64_acc_mulk_a : {
   std::memcpy(mem + to, &acc, sizeof acc);
   TG_NEXT();
 }
+// `m[p] = m[p] op a * b` whose load the compiler placed before the operands' computation.
+#define TG_RMW_MUL(op)                            \
+  {                                               \
+    const double product = f64(A) * f64(B);       \
+    const uint64_t ea = uint64_t{u32(D)} + ip->x; \
+    if (ea + sizeof(double) > mem_size)           \
+      TG_TRAP(memory_out_of_bounds);              \
+    uint64_t m;                                   \
+    std::memcpy(&m, mem + ea, sizeof m);          \
+    const uint64_t r = bits(f64(m) op product);   \
+    std::memcpy(mem + ea, &r, sizeof r);          \
+    TG_NEXT();                                    \
+  }
+L_x_f64_rmw_add_mul:
+  TG_RMW_MUL(+)
+L_x_f64_rmw_sub_mul:
+  TG_RMW_MUL(-)
+#undef TG_RMW_MUL
 L_x_f64_madd_rmw : {
   const uint64_t ea = uint64_t{u32(D)} + ip->x;
   if (ea + sizeof(double) > mem_size)

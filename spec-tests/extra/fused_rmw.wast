@@ -1,6 +1,8 @@
 ;; f64 read-modify-writes the interpreter runs as one instruction: `m[p] -= a * b * c`
-;; (x_f64_mul3_sub_rmw), `p = q + k; m[p] += y * m[r + j]` (x_f64_madd_rmw_at) and
-;; `acc += m[s] * k; m[t] = acc` at constant addresses (x_f64_acc_mulk_a). Expected values are
+;; (x_f64_mul3_sub_rmw), `p = q + k; m[p] += y * m[r + j]` (x_f64_madd_rmw_at),
+;; `acc += m[s] * k; m[t] = acc` at constant addresses (x_f64_acc_mulk_a), and `m[p] op= a * b`
+;; whose load comes before the computation of a and b (x_f64_rmw_add_mul, x_f64_rmw_sub_mul: the
+;; load moves down past f64 arithmetic and loads, never past a call). Expected values are
 ;; IEEE double arithmetic in the order the wasm operators give, computed in Python; the operands
 ;; are chosen so that another association or a fused multiply-add gives a different double.
 (module
@@ -27,6 +29,27 @@
       (f64.add (f64.load (local.get $p2))
                (f64.mul (local.get $y) (f64.load (i32.add (local.get $q) (i32.const 8))))))
     (local.get $p2))
+
+  ;; m[p + 8] = m[p + 8] - (a + m[q]) * sqrt(b): the load of m[p + 8] first, then a load of m[q]
+  (func (export "sink_sub") (param $p i32) (param $q i32) (param $a f64) (param $b f64)
+    (f64.store offset=8 (local.get $p)
+      (f64.sub (f64.load offset=8 (local.get $p))
+               (f64.mul (f64.add (local.get $a) (f64.load (local.get $q))) (f64.sqrt (local.get $b))))))
+  (func (export "sink_add") (param $p i32) (param $q i32) (param $a f64) (param $b f64)
+    (f64.store (local.get $p)
+      (f64.add (f64.load (local.get $p))
+               (f64.mul (f64.add (local.get $a) (f64.load (local.get $q))) (f64.sqrt (local.get $b))))))
+  ;; a call between the load and the update writes m[p]: the update uses the value read before
+  (func $clobber (result f64) (f64.store (i32.const 800) (f64.const 100)) (f64.const 2))
+  (func (export "no_sink_past_call") (param $p i32) (param $a f64)
+    (f64.store (local.get $p)
+      (f64.sub (f64.load (local.get $p)) (f64.mul (call $clobber) (local.get $a)))))
+  ;; likewise a store in a block between them
+  (func (export "no_sink_past_store") (param $a f64) (param $p i32)
+    (f64.store (local.get $p)
+      (f64.sub (f64.load (local.get $p))
+               (f64.mul (block (result f64) (f64.store (local.get $p) (f64.const 100)) (local.get $a))
+                        (local.get $a)))))
 
   ;; acc += m[16] * 0.3623; m[40] = acc; returns acc
   (func (export "acc") (param $acc f64) (result f64)
@@ -106,3 +129,33 @@
 (assert_return (invoke "getf" (i32.const 65528)) (f64.const 3))
 (assert_trap (invoke "acc_load_oob" (f64.const 1)) "out of bounds memory access")
 (assert_return (invoke "getf" (i32.const 48)) (f64.const 9))
+
+;; sink_sub: 2.904 - (1.678 + 1.173) * sqrt(3.059) (a fused multiply-add: -2.0823981849627695)
+(invoke "setf" (i32.const 508) (f64.const 2.904))
+(invoke "setf" (i32.const 600) (f64.const 1.173))
+(invoke "sink_sub" (i32.const 500) (i32.const 600) (f64.const 1.678) (f64.const 3.059))
+(assert_return (invoke "getf" (i32.const 508)) (f64.const -2.08239818496277))
+(assert_return (invoke "getf" (i32.const 600)) (f64.const 1.173))
+;; the second load reads the same address: 10 - (1 + 10) * 2
+(invoke "setf" (i32.const 508) (f64.const 10))
+(invoke "sink_sub" (i32.const 500) (i32.const 508) (f64.const 1) (f64.const 4))
+(assert_return (invoke "getf" (i32.const 508)) (f64.const -12))
+;; sink_add: 1.5 + (0.25 + 0.5) * sqrt(2.25)
+(invoke "setf" (i32.const 700) (f64.const 1.5))
+(invoke "setf" (i32.const 708) (f64.const 0.5))
+(invoke "sink_add" (i32.const 700) (i32.const 708) (f64.const 0.25) (f64.const 2.25))
+(assert_return (invoke "getf" (i32.const 700)) (f64.const 2.625))
+;; either load out of bounds: trap, nothing written
+(invoke "setf" (i32.const 65528) (f64.const 5))
+(assert_trap (invoke "sink_sub" (i32.const 65521) (i32.const 600) (f64.const 1) (f64.const 1)) "out of bounds memory access")
+(assert_trap (invoke "sink_sub" (i32.const 65520) (i32.const 65529) (f64.const 1) (f64.const 1)) "out of bounds memory access")
+(assert_trap (invoke "sink_add" (i32.const 65528) (i32.const -8) (f64.const 1) (f64.const 1)) "out of bounds memory access")
+(assert_return (invoke "getf" (i32.const 65528)) (f64.const 5))
+;; 7 - 2 * 3, with m[p] = 100 written by the call after the load
+(invoke "setf" (i32.const 800) (f64.const 7))
+(invoke "no_sink_past_call" (i32.const 800) (f64.const 3))
+(assert_return (invoke "getf" (i32.const 800)) (f64.const 1))
+;; likewise with the store in a block
+(invoke "setf" (i32.const 800) (f64.const 7))
+(invoke "no_sink_past_store" (f64.const 3) (i32.const 800))
+(assert_return (invoke "getf" (i32.const 800)) (f64.const -2))
