@@ -530,6 +530,10 @@ enum XOp : uint16_t {
                          ///< x_call_local
   x_jmp_poll,            ///< back-edge: the loop header's fuel_poll (cost x), then jump to d
   x_copy4_jmp_poll,      ///< x_copy4 with its pairs in a, b and imm's halves, then x_jmp_poll
+  x_copy8_jmp_poll,      ///< eight copies, 8-bit (destination, source) pairs in a, b, imm, then
+                         ///< x_jmp_poll
+  x_br_gt_u_add_and,     ///< fp[b] = (i32 fp[a] + imm low half) & imm bits 32..47; branch if it
+                         ///< is > imm bits 48..63 (unsigned)
   x_add32_jmp_poll,      ///< fp[b] = i32 fp[a] + imm, then x_jmp_poll
   x_add64_jmp_poll,      ///< fp[b] = i64 fp[a] + imm, then x_jmp_poll
   x_br_if_poll,          ///< conditional back-edges, likewise
@@ -638,6 +642,8 @@ const char* handler_name(uint16_t op) {
                                        "x_call_local_add",
                                        "x_jmp_poll",
                                        "x_copy4_jmp_poll",
+                                       "x_copy8_jmp_poll",
+                                       "x_br_gt_u_add_and",
                                        "x_add32_jmp_poll",
                                        "x_add64_jmp_poll",
                                        "x_br_if_poll",
@@ -2481,6 +2487,45 @@ std::vector<uint32_t> Translator::compact() {
     // (An update that takes a sunk load, and the load, are never the second of a pair.)
     const bool pair = i + 1 < n && !target[i + 1] && !rmw[i + 1] && !sunk[i + 1];
     const Ins& next = code[std::min(i + 1, n - 1)];
+    if (pair && i + 2 < n && !target[i + 2] && ops_[i] == x_copy4 && ops_[i + 1] == x_copy4 &&
+        ops_[i + 2] == x_jmp_poll) {
+      // Eight copies closing a loop (SHA-2's rotation of its working variables): one dispatch
+      // when every slot fits in 8 bits.
+      uint64_t words[2] = {0, 0};
+      bool small = true;
+      for (int k = 0; k < 8; ++k) {
+        const Ins& c = code[i + k / 4];
+        const uint32_t pairs[4] = {static_cast<uint32_t>(c.d), static_cast<uint32_t>(c.a),
+                                   static_cast<uint32_t>(c.b), c.x};
+        const uint32_t pair16 = pairs[k % 4];
+        const uint32_t dst = pair16 & 0xFFFF, src = pair16 >> 16;
+        small = small && dst < 256 && src < 256;
+        words[k / 4] |= uint64_t{dst | src << 8} << (16 * (k % 4));
+      }
+      if (small) {
+        Ins merged = code[i + 2];
+        merged.h = h_[x_copy8_jmp_poll];
+        merged.a = static_cast<int32_t>(static_cast<uint32_t>(words[0]));
+        merged.b = static_cast<int32_t>(static_cast<uint32_t>(words[0] >> 32));
+        merged.imm = words[1];
+        moved[i + 1] = static_cast<uint32_t>(out);
+        ++i;
+        merge(i, merged, x_copy8_jmp_poll);
+        continue;
+      }
+    }
+    if (pair && ops_[i] == x_i32_add_and_imm && ops_[i + 1] == x_br_i32_gt_u_imm &&
+        next.a == code[i].d && code[i].imm >> 48 == 0 &&
+        static_cast<uint32_t>(next.imm) <= 0xFFFF) {
+      // A range check on a byte: the add-and-mask and the compare-and-branch on its result.
+      Ins merged = next;
+      merged.h = h_[x_br_gt_u_add_and];
+      merged.a = code[i].a;
+      merged.b = code[i].d;
+      merged.imm = (code[i].imm & 0xFFFF'FFFF'FFFF) | (next.imm << 48);
+      merge(i, merged, x_br_gt_u_add_and);
+      continue;
+    }
     if (pair && ops_[i] == x_copy4 && ops_[i + 1] == x_jmp_poll) {
       // A register rotation closing a loop: one dispatch with the back-edge.
       const Ins& c = code[i];
@@ -2801,8 +2846,9 @@ template <bool Metering>
       &&L_x_f64_madd_rmw_at, &&L_x_f64_acc_mulk_a, &&L_x_f64_rmw_add_mul, &&L_x_f64_rmw_sub_mul,
       &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_add2_i32, &&L_x_i32_add_and_imm,
       &&L_x_i32_shl_rk_and_imm, &&L_x_call_local, &&L_x_call_local_add, &&L_x_jmp_poll,
-      &&L_x_copy4_jmp_poll, &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll,
-      &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
+      &&L_x_copy4_jmp_poll, &&L_x_copy8_jmp_poll, &&L_x_br_gt_u_add_and, &&L_x_add32_jmp_poll,
+      &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll,
+      &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -3001,6 +3047,15 @@ L_x_add32_jmp_poll:
 L_x_add64_jmp_poll:
   B = A + ip->imm;
   TG_BACK_EDGE(ip->x);
+L_x_br_gt_u_add_and : {
+  // A range check, `(c - lo) & mask > hi - lo` (as LLVM writes `c < lo || c > hi` on a byte).
+  const uint32_t v =
+      (u32(A) + static_cast<uint32_t>(ip->imm)) & static_cast<uint32_t>((ip->imm >> 32) & 0xFFFF);
+  B = v;
+  if (v > static_cast<uint32_t>(ip->imm >> 48))
+    TG_JUMP();
+  TG_FALL();
+}
 L_x_br_if_poll:
   if (u32(A) != 0)
     TG_BACK_EDGE(ip->imm);
@@ -3326,6 +3381,20 @@ L_x_copy4_jmp_poll:
            static_cast<uint32_t>(ip->imm), static_cast<uint32_t>(ip->imm >> 32));
   TG_BACK_EDGE(ip->x);
 #undef TG_COPY4
+  // Pairs (destination, source) of 8-bit slots, four to a 64-bit word, in order.
+#define TG_COPY8(w)                                \
+  do {                                             \
+    const uint64_t w_ = (w);                       \
+    fp[w_ & 0xFF] = fp[(w_ >> 8) & 0xFF];          \
+    fp[(w_ >> 16) & 0xFF] = fp[(w_ >> 24) & 0xFF]; \
+    fp[(w_ >> 32) & 0xFF] = fp[(w_ >> 40) & 0xFF]; \
+    fp[(w_ >> 48) & 0xFF] = fp[w_ >> 56];          \
+  } while (0)
+L_x_copy8_jmp_poll:
+  TG_COPY8(uint64_t{static_cast<uint32_t>(ip->a)} | uint64_t{static_cast<uint32_t>(ip->b)} << 32);
+  TG_COPY8(ip->imm);
+  TG_BACK_EDGE(ip->x);
+#undef TG_COPY8
 L_x_copy2:
   fp[ip->d] = fp[ip->a];
   fp[ip->b] = fp[static_cast<int32_t>(ip->x)];

@@ -62,3 +62,64 @@
 (assert_return (invoke "scan" (i32.const 64600) (i32.const 64600)) (i32.const 64600))
 (assert_return (invoke "scan" (i32.const 64600) (i32.const 3)) (i32.const 64600))
 (assert_trap (invoke "scan" (i32.const 64600) (i32.const 70000)) "out of bounds memory access")
+
+;; Eight copies closing a loop (the rotation of SHA-2's working variables) run as one instruction
+;; with the back-edge (x_copy8_jmp_poll); the copies happen in order, each reading what the one
+;; before it left. Expected values from a Python model of the loop.
+(module
+  (func (export "rot8") (param $n i32) (result i64)
+    (local $a i64) (local $b i64) (local $c i64) (local $d i64)
+    (local $e i64) (local $f i64) (local $g i64) (local $h i64) (local $t i64)
+    (local.set $a (i64.const 1)) (local.set $b (i64.const 2)) (local.set $c (i64.const 3))
+    (local.set $d (i64.const 4)) (local.set $e (i64.const 5)) (local.set $f (i64.const 6))
+    (local.set $g (i64.const 7)) (local.set $h (i64.const 8))
+    (block $done
+      (loop $l
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (local.set $t (i64.add (i64.mul (local.get $a) (i64.const 3)) (local.get $h)))
+        (local.set $h (local.get $g)) (local.set $g (local.get $f)) (local.set $f (local.get $e))
+        (local.set $e (local.get $d)) (local.set $d (local.get $c)) (local.set $c (local.get $b))
+        (local.set $b (local.get $a)) (local.set $a (local.get $t))
+        (br $l)))
+    (i64.add (i64.mul (local.get $a) (i64.const 1000003))
+      (i64.add (i64.mul (local.get $b) (i64.const 10007))
+        (i64.add (i64.mul (local.get $c) (i64.const 1009))
+          (i64.add (i64.mul (local.get $d) (i64.const 101))
+            (i64.add (i64.mul (local.get $e) (i64.const 13))
+              (i64.add (i64.mul (local.get $f) (i64.const 7))
+                (i64.add (i64.mul (local.get $g) (i64.const 3)) (local.get $h)))))))))
+
+  ;; A byte range check, `(c - 48) & 255 > 9`, and the branch on it (x_br_gt_u_add_and): the
+  ;; digit, or -1; the masked value stays in $v.
+  (func (export "digit") (param $c i32) (result i32) (local $v i32)
+    (block $no
+      (br_if $no (i32.gt_u (local.tee $v (i32.and (i32.add (local.get $c) (i32.const -48)) (i32.const 255)))
+                           (i32.const 9)))
+      (return (local.get $v)))
+    (i32.sub (i32.const -1000) (local.get $v)))
+  ;; a mask too wide to join the branch: the same result from two instructions
+  (func (export "wide") (param $c i32) (result i32)
+    (block $no
+      (br_if $no (i32.gt_u (i32.and (i32.add (local.get $c) (i32.const -48)) (i32.const 0x1ffff))
+                           (i32.const 9)))
+      (return (i32.const 1)))
+    (i32.const 0))
+)
+(assert_return (invoke "rot8" (i32.const 0)) (i64.const 1023584))
+(assert_return (invoke "rot8" (i32.const 1)) (i64.const 11012473))
+(assert_return (invoke "rot8" (i32.const 5)) (i64.const 1156967473))
+(assert_return (invoke "rot8" (i32.const 8)) (i64.const 31272661814))
+(assert_return (invoke "rot8" (i32.const 100)) (i64.const 6823671704107200760))
+(assert_return (invoke "digit" (i32.const 48)) (i32.const 0))
+(assert_return (invoke "digit" (i32.const 57)) (i32.const 9))
+;; ':' and '/': (58 - 48) = 10 and (47 - 48) & 255 = 255
+(assert_return (invoke "digit" (i32.const 58)) (i32.const -1010))
+(assert_return (invoke "digit" (i32.const 47)) (i32.const -1255))
+;; the mask applies before the compare: 304 - 48 = 256, masked to 0
+(assert_return (invoke "digit" (i32.const 304)) (i32.const 0))
+(assert_return (invoke "digit" (i32.const 313)) (i32.const 9))
+;; the add wraps: -1 - 48 = 0xffffffcf, masked to 207
+(assert_return (invoke "digit" (i32.const -1)) (i32.const -1207))
+(assert_return (invoke "wide" (i32.const 304)) (i32.const 0))
+(assert_return (invoke "wide" (i32.const 53)) (i32.const 1))
