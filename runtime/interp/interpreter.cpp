@@ -518,6 +518,8 @@ enum XOp : uint16_t {
                           ///< m[u32(fp[b] + imm low half)] (f64)
   x_f64_acc_mulk_a,       ///< fp[a] = m[x], fp[d] += fp[a] * imm, m[u32 b] = fp[d] (f64)
   x_f64_rmw_add_mul,      ///< m[u32(fp[d]) + x] += fp[a] * fp[b] (f64)
+  x_f64_madd2_rmw,        ///< m[u32(fp[d])] += y * m[u32(fp[b])], fp[x] = i32 fp[d] + imm low half,
+                          ///< m[fp[x]] += y * m[u32(fp[b] + imm high half)], y = fp[a] (f64)
   x_f64_rmw_sub_mul,      ///< m[u32(fp[d]) + x] -= fp[a] * fp[b] (f64)
   x_const,                ///< fp[d] = imm
   x_move,                 ///< fp[d .. d+b) = fp[a .. a+b), d < a
@@ -631,6 +633,7 @@ const char* handler_name(uint16_t op) {
                                        "x_f64_madd_rmw_at",
                                        "x_f64_acc_mulk_a",
                                        "x_f64_rmw_add_mul",
+                                       "x_f64_madd2_rmw",
                                        "x_f64_rmw_sub_mul",
                                        "x_const",
                                        "x_move",
@@ -2409,7 +2412,8 @@ void Translator::translate_one(const ir::Instr& in) {
 // (x_copy4_jmp_poll); a store or memory copy takes the i32.add beside it (store_bump,
 // copy_to_sum), a call the i32.add computing its first argument, an f64 read-modify-write the
 // product of three that it adds (x_f64_mul3_add_rmw) or the load and product it subtracts
-// (x_f64_mul3_sub_rmw) or the i32.add computing its address (x_f64_madd_rmw_at), a load and store
+// (x_f64_mul3_sub_rmw) or the i32.add computing its address (x_f64_madd_rmw_at) and the next
+// element's update (x_f64_madd2_rmw), a load and store
 // at constant addresses the multiply-add between them (x_f64_acc_mulk_a), a compare-and-branch the
 // byte read it guards (branch_load8) or the byte read it tests (load8_branch) -- each unless a
 // branch lands on the second instruction; and without metering, a loop header's poll that no branch
@@ -2610,6 +2614,28 @@ std::vector<uint32_t> Translator::compact() {
         moved[i + 1] = static_cast<uint32_t>(out);
         ++i;
         merge(i, merged, x_f64_mul3_sub_rmw);
+        continue;
+      }
+    }
+    if (pair && i + 2 < n && !target[i + 2] && ops_[i] == x_f64_madd_rmw &&
+        ops_[i + 1] == imm_variant(Op::i32_add) && ops_[i + 2] == x_f64_madd_rmw) {
+      // `c[j] += y * b[j]; c[j + 1] += y * b[j + 1]` (an axpy loop unrolled by two): one
+      // instruction when both read y and b from the same slots and the second element's address
+      // slot is neither.
+      const Ins& first = code[i];
+      const Ins& add = next;
+      const Ins& second = code[i + 2];
+      if (first.x == 0 && first.imm == 0 && add.a == first.d && second.d == add.d &&
+          second.x == 0 && second.imm >> 32 == 0 && second.a == first.a && second.b == first.b &&
+          add.d != first.a && add.d != first.b && add.d >= 0) {
+        Ins merged = first;
+        merged.h = h_[x_f64_madd2_rmw];
+        merged.x = static_cast<uint32_t>(add.d);
+        merged.imm =
+            static_cast<uint32_t>(add.imm) | (uint64_t{static_cast<uint32_t>(second.imm)} << 32);
+        moved[i + 1] = static_cast<uint32_t>(out);
+        ++i;
+        merge(i, merged, x_f64_madd2_rmw);
         continue;
       }
     }
@@ -2843,12 +2869,12 @@ template <bool Metering>
       &&L_x_mem_copy4, &&L_x_mem_copy8, &&L_x_mem_copy1x2, &&L_x_mem_copy1x3, &&L_x_mem_copy1x4,
       &&L_x_i32_xrot2, &&L_x_i32_xrot3, &&L_x_i32_xrot1_shr, &&L_x_i32_xrot2_shr,
       &&L_x_f64_madd_rmw, &&L_x_f64_mul3_add_rmw, &&L_x_f64_mul3_add_rmw_at, &&L_x_f64_mul3_sub_rmw,
-      &&L_x_f64_madd_rmw_at, &&L_x_f64_acc_mulk_a, &&L_x_f64_rmw_add_mul, &&L_x_f64_rmw_sub_mul,
-      &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_add2_i32, &&L_x_i32_add_and_imm,
-      &&L_x_i32_shl_rk_and_imm, &&L_x_call_local, &&L_x_call_local_add, &&L_x_jmp_poll,
-      &&L_x_copy4_jmp_poll, &&L_x_copy8_jmp_poll, &&L_x_br_gt_u_add_and, &&L_x_add32_jmp_poll,
-      &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll,
-      &&L_x_inc_br_unless_poll,
+      &&L_x_f64_madd_rmw_at, &&L_x_f64_acc_mulk_a, &&L_x_f64_rmw_add_mul, &&L_x_f64_madd2_rmw,
+      &&L_x_f64_rmw_sub_mul, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_add2_i32,
+      &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm, &&L_x_call_local, &&L_x_call_local_add,
+      &&L_x_jmp_poll, &&L_x_copy4_jmp_poll, &&L_x_copy8_jmp_poll, &&L_x_br_gt_u_add_and,
+      &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll,
+      &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -3348,6 +3374,29 @@ L_x_f64_rmw_add_mul:
 L_x_f64_rmw_sub_mul:
   TG_RMW_MUL(-)
 #undef TG_RMW_MUL
+L_x_f64_madd2_rmw : {
+  // Two steps of `c[j] += y * b[j]` unrolled by two: x_f64_madd_rmw, then x_f64_madd_rmw_at on
+  // the next element, in that order (the second may read what the first wrote).
+  const double y = f64(A);
+  const uint64_t c0 = u32(D), b0 = u32(B);
+  if (c0 + sizeof(double) > mem_size || b0 + sizeof(double) > mem_size)
+    TG_TRAP(memory_out_of_bounds);
+  uint64_t c, m;
+  std::memcpy(&c, mem + c0, sizeof c);
+  std::memcpy(&m, mem + b0, sizeof m);
+  uint64_t r = bits(f64(c) + y * f64(m));
+  std::memcpy(mem + c0, &r, sizeof r);
+  const uint32_t at = u32(D + static_cast<uint32_t>(ip->imm));
+  fp[static_cast<int32_t>(ip->x)] = at;
+  const uint64_t b1 = u32(B + (ip->imm >> 32));
+  if (uint64_t{at} + sizeof(double) > mem_size || b1 + sizeof(double) > mem_size)
+    TG_TRAP(memory_out_of_bounds);
+  std::memcpy(&c, mem + at, sizeof c);
+  std::memcpy(&m, mem + b1, sizeof m);
+  r = bits(f64(c) + y * f64(m));
+  std::memcpy(mem + at, &r, sizeof r);
+  TG_NEXT();
+}
 L_x_f64_madd_rmw : {
   const uint64_t ea = uint64_t{u32(D)} + ip->x;
   if (ea + sizeof(double) > mem_size)

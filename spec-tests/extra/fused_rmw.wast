@@ -51,6 +51,19 @@
                (f64.mul (block (result f64) (f64.store (local.get $p) (f64.const 100)) (local.get $a))
                         (local.get $a)))))
 
+  ;; c[j] += y * b[j] for j < 2n, unrolled by two as LLVM does (x_f64_madd2_rmw)
+  (func (export "axpy2") (param $c i32) (param $b i32) (param $n i32) (param $y f64) (local $c2 i32)
+    (loop $l
+      (f64.store (local.get $c)
+        (f64.add (f64.load (local.get $c)) (f64.mul (local.get $y) (f64.load (local.get $b)))))
+      (local.set $c2 (i32.add (local.get $c) (i32.const 8)))
+      (f64.store (local.get $c2)
+        (f64.add (f64.load (local.get $c2))
+                 (f64.mul (local.get $y) (f64.load (i32.add (local.get $b) (i32.const 8))))))
+      (local.set $c (i32.add (local.get $c) (i32.const 16)))
+      (local.set $b (i32.add (local.get $b) (i32.const 16)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+
   ;; acc += m[16] * 0.3623; m[40] = acc; returns acc
   (func (export "acc") (param $acc f64) (result f64)
     (local.set $acc (f64.add (local.get $acc) (f64.mul (f64.load (i32.const 16)) (f64.const 0.3623))))
@@ -159,3 +172,34 @@
 (invoke "setf" (i32.const 800) (f64.const 7))
 (invoke "no_sink_past_store" (f64.const 3) (i32.const 800))
 (assert_return (invoke "getf" (i32.const 800)) (f64.const -2))
+
+;; axpy2 over c = [1, 2.661, 3, 4] at 1000 and b = [10, 0.281, 30, 40] at 2000, y = 0.931
+;; (c[1]: 2.922611; a fused multiply-add would give 2.9226110000000003)
+(invoke "setf" (i32.const 1000) (f64.const 1))
+(invoke "setf" (i32.const 1008) (f64.const 2.661))
+(invoke "setf" (i32.const 1016) (f64.const 3))
+(invoke "setf" (i32.const 1024) (f64.const 4))
+(invoke "setf" (i32.const 2000) (f64.const 10))
+(invoke "setf" (i32.const 2008) (f64.const 0.281))
+(invoke "setf" (i32.const 2016) (f64.const 30))
+(invoke "setf" (i32.const 2024) (f64.const 40))
+(invoke "axpy2" (i32.const 1000) (i32.const 2000) (i32.const 2) (f64.const 0.931))
+(assert_return (invoke "getf" (i32.const 1000)) (f64.const 10.31))
+(assert_return (invoke "getf" (i32.const 1008)) (f64.const 2.922611))
+(assert_return (invoke "getf" (i32.const 1016)) (f64.const 30.93))
+(assert_return (invoke "getf" (i32.const 1024)) (f64.const 41.24))
+(assert_return (invoke "getf" (i32.const 2008)) (f64.const 0.281))
+;; b = c - 8: the second element reads the first one just written: 2 + 2 * 1, then 3 + 2 * 4
+(invoke "setf" (i32.const 2992) (f64.const 1))
+(invoke "setf" (i32.const 3000) (f64.const 2))
+(invoke "setf" (i32.const 3008) (f64.const 3))
+(invoke "axpy2" (i32.const 3000) (i32.const 2992) (i32.const 1) (f64.const 2))
+(assert_return (invoke "getf" (i32.const 3000)) (f64.const 4))
+(assert_return (invoke "getf" (i32.const 3008)) (f64.const 11))
+;; the second element past the end of memory: the first is written, then the trap
+(invoke "setf" (i32.const 65528) (f64.const 1))
+(assert_trap (invoke "axpy2" (i32.const 65528) (i32.const 2992) (i32.const 1) (f64.const 2)) "out of bounds memory access")
+(assert_return (invoke "getf" (i32.const 65528)) (f64.const 3))
+;; the first element's source past the end: nothing written
+(assert_trap (invoke "axpy2" (i32.const 3000) (i32.const 65529) (i32.const 1) (f64.const 2)) "out of bounds memory access")
+(assert_return (invoke "getf" (i32.const 3000)) (f64.const 4))
