@@ -1063,6 +1063,26 @@ bool f64_pure_or_load(uint16_t op) {
   }
 }
 
+// The i32 form of i64 chain handler `op` (family kk) when the low 32 bits of its result depend
+// only on the low 32 bits of its operands (no shift), or 0.
+uint16_t narrowed_chain(uint16_t op) {
+#define TG_NARROW(o1, o2)    \
+  case x_kk_i64_##o1##_##o2: \
+    return x_kk_i32_##o1##_##o2;
+#define TG_NARROW_ROW(o1) \
+  TG_NARROW(o1, add) TG_NARROW(o1, and_) TG_NARROW(o1, or_) TG_NARROW(o1, xor_) TG_NARROW(o1, mul)
+  switch (op) {
+    TG_NARROW_ROW(add)
+    TG_NARROW_ROW(and_)
+    TG_NARROW_ROW(or_)
+    TG_NARROW_ROW(xor_)
+    default:
+      return 0;
+  }
+#undef TG_NARROW_ROW
+#undef TG_NARROW
+}
+
 // The form of memory copy `op` whose destination is a sum of two slots, or 0.
 uint16_t copy_to_sum(uint16_t op) {
   switch (op) {
@@ -2529,6 +2549,22 @@ std::vector<uint32_t> Translator::compact() {
       merged.imm = (code[i].imm & 0xFFFF'FFFF'FFFF) | (next.imm << 48);
       merge(i, merged, x_br_gt_u_add_and);
       continue;
+    }
+    if (pair && i + 2 < n && !target[i + 2] &&
+        ops_[i] == static_cast<uint16_t>(Op::i64_extend_i32_u) && ops_[i + 2] == x_i64_and__imm &&
+        code[i + 2].imm == UINT32_MAX && next.a == code[i].d && next.d == code[i].d &&
+        code[i + 2].a == code[i].d && code[i + 2].d == code[i].d) {
+      // `(u64)(u32)((u64)c op1 k1 op2 k2)`: the low 32 bits of an i64 chain on a zero-extended
+      // i32 are the same chain in i32, whose result a slot holds zero-extended.
+      if (const uint16_t narrow = narrowed_chain(ops_[i + 1]); narrow != 0) {
+        Ins merged = next;
+        merged.h = h_[narrow];
+        merged.a = code[i].a;
+        moved[i + 1] = static_cast<uint32_t>(out);
+        ++i;
+        merge(i, merged, narrow);
+        continue;
+      }
     }
     if (pair && ops_[i] == x_copy4 && ops_[i + 1] == x_jmp_poll) {
       // A register rotation closing a loop: one dispatch with the back-edge.

@@ -772,3 +772,37 @@
 (assert_return (invoke "kk_i64_shr_u_shr_u_0" (i64.const -81985529216486896)) (i64.const 273656227357))
 (assert_return (invoke "kk_i64_shr_u_shr_u_1" (i64.const -81985529216486896)) (i64.const 273656227357))
 (assert_return (invoke "kk_i64_shr_u_shr_u_2" (i64.const -81985529216486896)) (i64.const 0))
+
+;; `(u64)(u32)(chain of two constant operations on a zero-extended i32)`: the interpreter runs the
+;; extension, the i64 chain and the final mask as the i32 chain (the low 32 bits of add, and, or,
+;; xor and mul depend only on the low 32 bits of their operands; a shift's do not, and stays
+;; 64-bit). Expected values computed by hand from the i64 operations.
+(module
+  ;; as LLVM writes `(uint64_t)(uint32_t)(c - '0')` on a byte: c & 255, + 0xffffffd0, mask
+  (func (export "digit") (param $c i32) (result i64)
+    (i64.and (i64.add (i64.and (i64.extend_i32_u (local.get $c)) (i64.const 255)) (i64.const 0xffffffd0))
+             (i64.const 0xffffffff)))
+  (func (export "or_mul") (param $c i32) (result i64)
+    (i64.and (i64.mul (i64.or (i64.extend_i32_u (local.get $c)) (i64.const 0x100000001)) (i64.const 3))
+             (i64.const 0xffffffff)))
+  (func (export "add_shl") (param $c i32) (result i64)
+    (i64.and (i64.shl (i64.add (i64.extend_i32_u (local.get $c)) (i64.const 1)) (i64.const 33))
+             (i64.const 0xffffffff)))
+  ;; a mask of 33 bits keeps the chain 64-bit
+  (func (export "digit33") (param $c i32) (result i64)
+    (i64.and (i64.add (i64.and (i64.extend_i32_u (local.get $c)) (i64.const 255)) (i64.const 0xffffffd0))
+             (i64.const 0x1ffffffff)))
+)
+(assert_return (invoke "digit" (i32.const 53)) (i64.const 5))
+(assert_return (invoke "digit" (i32.const 47)) (i64.const 4294967295))
+(assert_return (invoke "digit" (i32.const 511)) (i64.const 207))
+(assert_return (invoke "digit" (i32.const -1)) (i64.const 207))
+;; (5 | 1) * 3 = 15; (0xffffffff | 1) * 3 = 0x2fffffffd, low half 0xfffffffd
+(assert_return (invoke "or_mul" (i32.const 5)) (i64.const 15))
+(assert_return (invoke "or_mul" (i32.const -1)) (i64.const 4294967293))
+(assert_return (invoke "or_mul" (i32.const 0x55555556)) (i64.const 5))
+(assert_return (invoke "add_shl" (i32.const 5)) (i64.const 0))
+(assert_return (invoke "add_shl" (i32.const -1)) (i64.const 0))
+;; 47 + 0xffffffd0 = 0xffffffff; 53 + 0xffffffd0 = 0x100000005, which the 33-bit mask keeps
+(assert_return (invoke "digit33" (i32.const 47)) (i64.const 0xffffffff))
+(assert_return (invoke "digit33" (i32.const 53)) (i64.const 0x100000005))
