@@ -518,6 +518,8 @@ enum XOp : uint16_t {
                           ///< m[u32(fp[b] + imm low half)] (f64)
   x_f64_acc_mulk_a,       ///< fp[a] = m[x], fp[d] += fp[a] * imm, m[u32 b] = fp[d] (f64)
   x_f64_rmw_add_mul,      ///< m[u32(fp[d]) + x] += fp[a] * fp[b] (f64)
+  x_f64_mul_sqrt,         ///< fp[x] = sqrt(fp[b]), fp[d] = fp[a] * fp[x] (f64)
+  x_f64_k_div_mul_sqrt,   ///< fp[x] = sqrt(fp[b]), fp[d] = imm / (fp[a] * fp[x]) (f64)
   x_f64_madd2_rmw,        ///< m[u32(fp[d])] += y * m[u32(fp[b])], fp[x] = i32 fp[d] + imm low half,
                           ///< m[fp[x]] += y * m[u32(fp[b] + imm high half)], y = fp[a] (f64)
   x_f64_rmw_sub_mul,      ///< m[u32(fp[d]) + x] -= fp[a] * fp[b] (f64)
@@ -633,6 +635,8 @@ const char* handler_name(uint16_t op) {
                                        "x_f64_madd_rmw_at",
                                        "x_f64_acc_mulk_a",
                                        "x_f64_rmw_add_mul",
+                                       "x_f64_mul_sqrt",
+                                       "x_f64_k_div_mul_sqrt",
                                        "x_f64_madd2_rmw",
                                        "x_f64_rmw_sub_mul",
                                        "x_const",
@@ -2653,6 +2657,29 @@ std::vector<uint32_t> Translator::compact() {
         continue;
       }
     }
+    if (pair && ops_[i] == static_cast<uint16_t>(Op::f64_sqrt) &&
+        ops_[i + 1] == static_cast<uint16_t>(Op::f64_mul) && next.b == code[i].d) {
+      // `a * sqrt(b)`; and `k / (a * sqrt(b))` when the product is a stack temporary that only
+      // the division reads.
+      const Ins& root = code[i];
+      const Ins& mul = next;
+      Ins merged = mul;
+      merged.b = root.a;
+      merged.x = static_cast<uint32_t>(root.d);
+      if (i + 2 < n && !target[i + 2] && ops_[i + 2] == x_f64_div_rk && code[i + 2].b == mul.d &&
+          mul.d >= static_cast<int32_t>(fc_.local_slots) && mul.d != root.d) {
+        merged.h = h_[x_f64_k_div_mul_sqrt];
+        merged.d = code[i + 2].d;
+        merged.imm = code[i + 2].imm;
+        moved[i + 1] = static_cast<uint32_t>(out);
+        ++i;
+        merge(i, merged, x_f64_k_div_mul_sqrt);
+        continue;
+      }
+      merged.h = h_[x_f64_mul_sqrt];
+      merge(i, merged, x_f64_mul_sqrt);
+      continue;
+    }
     if (pair && i + 2 < n && !target[i + 2] && ops_[i] == x_f64_madd_rmw &&
         ops_[i + 1] == imm_variant(Op::i32_add) && ops_[i + 2] == x_f64_madd_rmw) {
       // `c[j] += y * b[j]; c[j + 1] += y * b[j + 1]` (an axpy loop unrolled by two): one
@@ -2905,12 +2932,12 @@ template <bool Metering>
       &&L_x_mem_copy4, &&L_x_mem_copy8, &&L_x_mem_copy1x2, &&L_x_mem_copy1x3, &&L_x_mem_copy1x4,
       &&L_x_i32_xrot2, &&L_x_i32_xrot3, &&L_x_i32_xrot1_shr, &&L_x_i32_xrot2_shr,
       &&L_x_f64_madd_rmw, &&L_x_f64_mul3_add_rmw, &&L_x_f64_mul3_add_rmw_at, &&L_x_f64_mul3_sub_rmw,
-      &&L_x_f64_madd_rmw_at, &&L_x_f64_acc_mulk_a, &&L_x_f64_rmw_add_mul, &&L_x_f64_madd2_rmw,
-      &&L_x_f64_rmw_sub_mul, &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_add2_i32,
-      &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm, &&L_x_call_local, &&L_x_call_local_add,
-      &&L_x_jmp_poll, &&L_x_copy4_jmp_poll, &&L_x_copy8_jmp_poll, &&L_x_br_gt_u_add_and,
-      &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll,
-      &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
+      &&L_x_f64_madd_rmw_at, &&L_x_f64_acc_mulk_a, &&L_x_f64_rmw_add_mul, &&L_x_f64_mul_sqrt,
+      &&L_x_f64_k_div_mul_sqrt, &&L_x_f64_madd2_rmw, &&L_x_f64_rmw_sub_mul, &&L_x_const, &&L_x_move,
+      &&L_x_ret1, &&L_x_add2_i32, &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm, &&L_x_call_local,
+      &&L_x_call_local_add, &&L_x_jmp_poll, &&L_x_copy4_jmp_poll, &&L_x_copy8_jmp_poll,
+      &&L_x_br_gt_u_add_and, &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll,
+      &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -3410,6 +3437,20 @@ L_x_f64_rmw_add_mul:
 L_x_f64_rmw_sub_mul:
   TG_RMW_MUL(-)
 #undef TG_RMW_MUL
+  // `a * sqrt(b)` and `k / (a * sqrt(b))` (an inverse distance cubed, in n-body codes), each
+  // operation rounded as on its own; the square root stays in its slot.
+L_x_f64_mul_sqrt : {
+  const uint64_t root = bits(std::sqrt(f64(B)));
+  fp[static_cast<int32_t>(ip->x)] = root;
+  D = bits(f64(A) * f64(root));
+  TG_NEXT();
+}
+L_x_f64_k_div_mul_sqrt : {
+  const uint64_t root = bits(std::sqrt(f64(B)));
+  fp[static_cast<int32_t>(ip->x)] = root;
+  D = bits(f64(ip->imm) / (f64(A) * f64(root)));
+  TG_NEXT();
+}
 L_x_f64_madd2_rmw : {
   // Two steps of `c[j] += y * b[j]` unrolled by two: x_f64_madd_rmw, then x_f64_madd_rmw_at on
   // the next element, in that order (the second may read what the first wrote).

@@ -71,3 +71,25 @@
 (assert_trap (invoke "acc3_at" (i32.const 65521) (f64.const 2) (f64.const 3) (f64.const 4)) "out of bounds memory access")
 (assert_return (invoke "acc3_at" (i32.const -4) (f64.const 2) (f64.const 3) (f64.const 4)) (i32.const 4))
 (assert_return (invoke "get" (i32.const 4)) (f64.const 24))
+
+;; `a * sqrt(b)` and `k / (a * sqrt(b))` (x_f64_mul_sqrt, x_f64_k_div_mul_sqrt): the square root,
+;; the product and the quotient each rounded. Expected values from Python floats.
+(module
+  (func (export "mul_sqrt") (param $a f64) (param $b f64) (result f64 f64) (local $s f64)
+    (local.set $s (f64.sqrt (local.get $b)))
+    (f64.mul (local.get $a) (local.get $s))
+    (local.get $s))
+  (func (export "sqrt_sq") (param $b f64) (result f64) (local $s f64)
+    (f64.mul (local.tee $s (f64.sqrt (local.get $b))) (local.get $s)))
+  (func (export "inv_dist3") (param $a f64) (param $b f64) (result f64)
+    (f64.div (f64.const 0.01) (f64.mul (local.get $a) (f64.sqrt (local.get $b)))))
+)
+(assert_return (invoke "mul_sqrt" (f64.const 3) (f64.const 2)) (f64.const 4.242640687119286) (f64.const 1.4142135623730951))
+(assert_return (invoke "mul_sqrt" (f64.const 2) (f64.const -1)) (f64.const nan:canonical) (f64.const nan:canonical))
+(assert_return (invoke "mul_sqrt" (f64.const -0.5) (f64.const inf)) (f64.const -inf) (f64.const inf))
+(assert_return (invoke "sqrt_sq" (f64.const 2)) (f64.const 2.0000000000000004))
+(assert_return (invoke "inv_dist3" (f64.const 1.4142135623730951) (f64.const 2)) (f64.const 0.004999999999999999))
+(assert_return (invoke "inv_dist3" (f64.const 2.5) (f64.const 2.5)) (f64.const 0.002529822128134703))
+(assert_return (invoke "inv_dist3" (f64.const 0) (f64.const 0)) (f64.const inf))
+(assert_return (invoke "inv_dist3" (f64.const -0) (f64.const 0)) (f64.const -inf))
+(assert_return (invoke "inv_dist3" (f64.const 1) (f64.const -1)) (f64.const nan:canonical))
