@@ -536,6 +536,7 @@ enum XOp : uint16_t {
   x_copy4_jmp_poll,      ///< x_copy4 with its pairs in a, b and imm's halves, then x_jmp_poll
   x_copy8_jmp_poll,      ///< eight copies, 8-bit (destination, source) pairs in a, b, imm, then
                          ///< x_jmp_poll
+  x_br_unless_bit,       ///< fp[a] = (imm low half << fp[b]) & imm high half (i32); branch if 0
   x_br_gt_u_add_and,     ///< fp[b] = (i32 fp[a] + imm low half) & imm bits 32..47; branch if it
                          ///< is > imm bits 48..63 (unsigned)
   x_add32_jmp_poll,      ///< fp[b] = i32 fp[a] + imm, then x_jmp_poll
@@ -650,6 +651,7 @@ const char* handler_name(uint16_t op) {
                                        "x_jmp_poll",
                                        "x_copy4_jmp_poll",
                                        "x_copy8_jmp_poll",
+                                       "x_br_unless_bit",
                                        "x_br_gt_u_add_and",
                                        "x_add32_jmp_poll",
                                        "x_add64_jmp_poll",
@@ -2431,20 +2433,25 @@ void Translator::translate_one(const ir::Instr& in) {
   }
 }
 
-// The last pass, once every branch is known and before any is resolved: a copy joins the
-// instruction after it (copy_prefixed) and four copies the back-edge after them
-// (x_copy4_jmp_poll); a store or memory copy takes the i32.add beside it (store_bump,
-// copy_to_sum), a call the i32.add computing its first argument, an f64 read-modify-write the
-// product of three that it adds (x_f64_mul3_add_rmw) or the load and product it subtracts
-// (x_f64_mul3_sub_rmw) or the i32.add computing its address (x_f64_madd_rmw_at) and the next
-// element's update (x_f64_madd2_rmw), a load and store
-// at constant addresses the multiply-add between them (x_f64_acc_mulk_a), a compare-and-branch the
-// byte read it guards (branch_load8) or the byte read it tests (load8_branch) -- each unless a
-// branch lands on the second instruction; and without metering, a loop header's poll that no branch
-// lands on (each back-edge polls itself and lands after it) goes, since a loop is only checked at
-// its back-edges. Instructions then move up, and the branches' landing places with them (returned,
-// per fixup). A call enters a function at code[1] and returns to the instruction after the call,
-// neither of which can be the second of a pair.
+// The last pass, once every branch is known and before any is resolved, joins neighbours that
+// the counted handler pairs of real code showed to be common (bench/README.md), each unless a
+// branch lands on the second (or third) instruction:
+// - copies: a copy and the instruction after it (copy_prefixed); four or eight copies and the
+//   back-edge after them (x_copy4_jmp_poll, x_copy8_jmp_poll);
+// - memory: a store or memory copy and the i32.add beside it (store_bump, copy_to_sum); f64
+//   read-modify-writes and what feeds them (x_f64_mul3_add_rmw, x_f64_mul3_sub_rmw,
+//   x_f64_madd_rmw_at, x_f64_madd2_rmw, x_f64_acc_mulk_a, and x_f64_rmw_*_mul, whose load moves
+//   down to the update);
+// - branches: a compare-and-branch and the byte read it guards (branch_load8) or tests
+//   (load8_branch); a range check or a bit test and its branch;
+// - arithmetic: a call and the i32.add computing its first argument; a zero-extended i32
+//   through an i64 chain and a 32-bit mask (narrowed_chain); `a * sqrt(b)` and `k / (a *
+//   sqrt(b))`.
+// Without metering, a loop header's poll that no branch lands on goes (each back-edge polls
+// itself and lands after it), since a loop is only checked at its back-edges. Instructions then
+// move up, and the branches' landing places with them (returned, per fixup). A call enters a
+// function at code[1] and returns to the instruction after the call, neither of which can be the
+// second of a pair.
 std::vector<uint32_t> Translator::compact() {
   std::vector<Ins>& code = out_->code;
   const size_t n = code.size();
@@ -2541,6 +2548,17 @@ std::vector<uint32_t> Translator::compact() {
         merge(i, merged, x_copy8_jmp_poll);
         continue;
       }
+    }
+    if (pair && ops_[i] == x_i32_shl_rk_and_imm &&
+        ops_[i + 1] == static_cast<uint16_t>(Op::br_unless) && next.a == code[i].d) {
+      // A bit test and the branch on it.
+      Ins merged = next;
+      merged.h = h_[x_br_unless_bit];
+      merged.a = code[i].d;
+      merged.b = code[i].b;
+      merged.imm = code[i].imm;
+      merge(i, merged, x_br_unless_bit);
+      continue;
     }
     if (pair && ops_[i] == x_i32_add_and_imm && ops_[i + 1] == x_br_i32_gt_u_imm &&
         next.a == code[i].d && code[i].imm >> 48 == 0 &&
@@ -2936,8 +2954,8 @@ template <bool Metering>
       &&L_x_f64_k_div_mul_sqrt, &&L_x_f64_madd2_rmw, &&L_x_f64_rmw_sub_mul, &&L_x_const, &&L_x_move,
       &&L_x_ret1, &&L_x_add2_i32, &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm, &&L_x_call_local,
       &&L_x_call_local_add, &&L_x_jmp_poll, &&L_x_copy4_jmp_poll, &&L_x_copy8_jmp_poll,
-      &&L_x_br_gt_u_add_and, &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll,
-      &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
+      &&L_x_br_unless_bit, &&L_x_br_gt_u_add_and, &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll,
+      &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -3136,6 +3154,16 @@ L_x_add32_jmp_poll:
 L_x_add64_jmp_poll:
   B = A + ip->imm;
   TG_BACK_EDGE(ip->x);
+L_x_br_unless_bit : {
+  // A set-membership test on a small value (`(1 << c) & mask`, as LLVM writes a switch on
+  // characters) and the branch when c is not in the set.
+  const uint32_t v =
+      (static_cast<uint32_t>(ip->imm) << (B & 31)) & static_cast<uint32_t>(ip->imm >> 32);
+  A = v;
+  if (v == 0)
+    TG_JUMP();
+  TG_FALL();
+}
 L_x_br_gt_u_add_and : {
   // A range check, `(c - lo) & mask > hi - lo` (as LLVM writes `c < lo || c > hi` on a byte).
   const uint32_t v =

@@ -98,6 +98,12 @@
                            (i32.const 9)))
       (return (local.get $v)))
     (i32.sub (i32.const -1000) (local.get $v)))
+  ;; A set-membership bit test, `(1 << c) & {9, 10, 13}`, and the branch when it is 0
+  ;; (x_br_unless_bit): the bit, or -1. The shift count is c mod 32.
+  (func (export "in_set") (param $c i32) (result i32) (local $v i32)
+    (if (local.tee $v (i32.and (i32.shl (i32.const 1) (local.get $c)) (i32.const 0x2600)))
+      (then (return (local.get $v))))
+    (i32.const -1))
   ;; a mask too wide to join the branch: the same result from two instructions
   (func (export "wide") (param $c i32) (result i32)
     (block $no
@@ -123,3 +129,11 @@
 (assert_return (invoke "digit" (i32.const -1)) (i32.const -1207))
 (assert_return (invoke "wide" (i32.const 304)) (i32.const 0))
 (assert_return (invoke "wide" (i32.const 53)) (i32.const 1))
+(assert_return (invoke "in_set" (i32.const 9)) (i32.const 512))
+(assert_return (invoke "in_set" (i32.const 10)) (i32.const 1024))
+(assert_return (invoke "in_set" (i32.const 13)) (i32.const 8192))
+(assert_return (invoke "in_set" (i32.const 11)) (i32.const -1))
+(assert_return (invoke "in_set" (i32.const 0)) (i32.const -1))
+(assert_return (invoke "in_set" (i32.const 41)) (i32.const 512))
+(assert_return (invoke "in_set" (i32.const -23)) (i32.const 512))
+(assert_return (invoke "in_set" (i32.const 32)) (i32.const -1))
