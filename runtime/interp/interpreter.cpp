@@ -2475,6 +2475,12 @@ std::vector<uint32_t> Translator::compact() {
     ++out;
     ++i;
   };
+  // Three instructions as one: the middle one's landing place moves with them too.
+  const auto merge3 = [&](size_t& i, const Ins& merged, uint16_t op) {
+    moved[i + 1] = static_cast<uint32_t>(out);
+    ++i;
+    merge(i, merged, op);
+  };
   // `t = m[p]; ...; t = t op a * b; m[p] = t` (f64, t a stack temporary): the load moves down
   // to the update, which becomes one read-modify-write, when everything between is f64 arithmetic
   // or loads that neither read nor write t nor write p, and no branch lands between. No store
@@ -2543,9 +2549,7 @@ std::vector<uint32_t> Translator::compact() {
         merged.a = static_cast<int32_t>(static_cast<uint32_t>(words[0]));
         merged.b = static_cast<int32_t>(static_cast<uint32_t>(words[0] >> 32));
         merged.imm = words[1];
-        moved[i + 1] = static_cast<uint32_t>(out);
-        ++i;
-        merge(i, merged, x_copy8_jmp_poll);
+        merge3(i, merged, x_copy8_jmp_poll);
         continue;
       }
     }
@@ -2582,9 +2586,7 @@ std::vector<uint32_t> Translator::compact() {
         Ins merged = next;
         merged.h = h_[narrow];
         merged.a = code[i].a;
-        moved[i + 1] = static_cast<uint32_t>(out);
-        ++i;
-        merge(i, merged, narrow);
+        merge3(i, merged, narrow);
         continue;
       }
     }
@@ -2647,9 +2649,7 @@ std::vector<uint32_t> Translator::compact() {
         merged.d = add.d;
         merged.imm =
             static_cast<uint32_t>(add.imm) | (uint64_t{static_cast<uint32_t>(add.a)} << 32);
-        moved[i + 1] = static_cast<uint32_t>(out);
-        ++i;
-        merge(i, merged, x_f64_mul3_add_rmw_at);
+        merge3(i, merged, x_f64_mul3_add_rmw_at);
         continue;
       }
     }
@@ -2669,9 +2669,7 @@ std::vector<uint32_t> Translator::compact() {
         merged.h = h_[x_f64_mul3_sub_rmw];
         merged.d = ld.a;
         merged.imm = ld.x | (uint64_t{static_cast<uint32_t>(mul.d)} << 32);
-        moved[i + 1] = static_cast<uint32_t>(out);
-        ++i;
-        merge(i, merged, x_f64_mul3_sub_rmw);
+        merge3(i, merged, x_f64_mul3_sub_rmw);
         continue;
       }
     }
@@ -2689,9 +2687,7 @@ std::vector<uint32_t> Translator::compact() {
         merged.h = h_[x_f64_k_div_mul_sqrt];
         merged.d = code[i + 2].d;
         merged.imm = code[i + 2].imm;
-        moved[i + 1] = static_cast<uint32_t>(out);
-        ++i;
-        merge(i, merged, x_f64_k_div_mul_sqrt);
+        merge3(i, merged, x_f64_k_div_mul_sqrt);
         continue;
       }
       merged.h = h_[x_f64_mul_sqrt];
@@ -2714,9 +2710,7 @@ std::vector<uint32_t> Translator::compact() {
         merged.x = static_cast<uint32_t>(add.d);
         merged.imm =
             static_cast<uint32_t>(add.imm) | (uint64_t{static_cast<uint32_t>(second.imm)} << 32);
-        moved[i + 1] = static_cast<uint32_t>(out);
-        ++i;
-        merge(i, merged, x_f64_madd2_rmw);
+        merge3(i, merged, x_f64_madd2_rmw);
         continue;
       }
     }
@@ -2745,9 +2739,7 @@ std::vector<uint32_t> Translator::compact() {
         merged.h = h_[x_f64_acc_mulk_a];
         merged.x = static_cast<uint32_t>(from);
         merged.b = static_cast<int32_t>(to);
-        moved[i + 1] = static_cast<uint32_t>(out);
-        ++i;
-        merge(i, merged, x_f64_acc_mulk_a);
+        merge3(i, merged, x_f64_acc_mulk_a);
         continue;
       }
     }
@@ -3374,19 +3366,26 @@ L_x_mem_copy1x4_to_sum:
 #undef TG_DST
 #undef TG_SUM
 #undef TG_TO_SUM
-L_x_f64_mul3_add_rmw : {
-  // f64_mul_mul_l, then f64_add_rmw on its product: `m[p] += a * b * c`, each rounded.
-  const double product = (f64(A) * f64(B)) * f64(fp[static_cast<int32_t>(ip->x)]);
-  fp[static_cast<int32_t>(ip->imm >> 32)] = bits(product);
-  const uint64_t ea = uint64_t{u32(D)} + static_cast<uint32_t>(ip->imm);
-  if (ea + sizeof(double) > mem_size)
-    TG_TRAP(memory_out_of_bounds);
-  uint64_t m;
-  std::memcpy(&m, mem + ea, sizeof m);
-  const uint64_t r = bits(product + f64(m));
-  std::memcpy(mem + ea, &r, sizeof r);
-  TG_NEXT();
-}
+  // `m[p] = m[p] op a * b * c`, each rounded, the product still written to its slot: from
+  // f64_mul_mul_l then f64_add_rmw (+=), or f64.load, f64_mul_mul_l, f64_sub_st (-=).
+#define TG_MUL3_RMW(result)                                                          \
+  {                                                                                  \
+    const double product = (f64(A) * f64(B)) * f64(fp[static_cast<int32_t>(ip->x)]); \
+    fp[static_cast<int32_t>(ip->imm >> 32)] = bits(product);                         \
+    const uint64_t ea = uint64_t{u32(D)} + static_cast<uint32_t>(ip->imm);           \
+    if (ea + sizeof(double) > mem_size)                                              \
+      TG_TRAP(memory_out_of_bounds);                                                 \
+    uint64_t m;                                                                      \
+    std::memcpy(&m, mem + ea, sizeof m);                                             \
+    const uint64_t r = bits(result);                                                 \
+    std::memcpy(mem + ea, &r, sizeof r);                                             \
+    TG_NEXT();                                                                       \
+  }
+L_x_f64_mul3_add_rmw:
+  TG_MUL3_RMW(product + f64(m))
+L_x_f64_mul3_sub_rmw:
+  TG_MUL3_RMW(f64(m) - product)
+#undef TG_MUL3_RMW
 L_x_f64_mul3_add_rmw_at : {
   // `p = q + k; m[p] += a * b * c`, the product a temporary no one reads after.
   const uint32_t at = u32(fp[static_cast<int32_t>(ip->imm >> 32)] + static_cast<uint32_t>(ip->imm));
@@ -3398,19 +3397,6 @@ L_x_f64_mul3_add_rmw_at : {
   std::memcpy(&m, mem + at, sizeof m);
   const uint64_t r = bits(product + f64(m));
   std::memcpy(mem + at, &r, sizeof r);
-  TG_NEXT();
-}
-L_x_f64_mul3_sub_rmw : {
-  // f64.load, f64_mul_mul_l, then f64_sub_st to where the load read: `m[p] -= a * b * c`.
-  const double product = (f64(A) * f64(B)) * f64(fp[static_cast<int32_t>(ip->x)]);
-  fp[static_cast<int32_t>(ip->imm >> 32)] = bits(product);
-  const uint64_t ea = uint64_t{u32(D)} + static_cast<uint32_t>(ip->imm);
-  if (ea + sizeof(double) > mem_size)
-    TG_TRAP(memory_out_of_bounds);
-  uint64_t m;
-  std::memcpy(&m, mem + ea, sizeof m);
-  const uint64_t r = bits(f64(m) - product);
-  std::memcpy(mem + ea, &r, sizeof r);
   TG_NEXT();
 }
 L_x_f64_madd_rmw_at : {
