@@ -41,6 +41,9 @@ struct Activation {
   Activation* outer = nullptr;
 };
 
+// A copy loop run as one memmove checks for interruption at least once per this many bytes.
+constexpr uint64_t kLoopChunk = uint64_t{1} << 20;
+
 // Each nesting level costs native stack (host function + interpreter); this bounds it.
 constexpr uint32_t kMaxNesting = 200;
 constexpr size_t kInitialFrames = 256;
@@ -483,9 +486,11 @@ struct Compiled {
 // Memory loops (`*p = v; p += n`, `to[i] = from[i]`): a store with a constant address part
 // (_k, _c) that then adds fp[d] to its address slot (`bump`); a memory copy whose destination
 // address is the sum of two slots, computed (and written to fp[x]) by the i32.add before it.
+// Each with the bytes it copies.
 #define TG_MEM_COPIES(X) \
-  X(x_mem_copy1)         \
-  X(x_mem_copy2) X(x_mem_copy4) X(x_mem_copy8) X(x_mem_copy1x2) X(x_mem_copy1x3) X(x_mem_copy1x4)
+  X(x_mem_copy1, 1)      \
+  X(x_mem_copy2, 2)      \
+  X(x_mem_copy4, 4) X(x_mem_copy8, 8) X(x_mem_copy1x2, 2) X(x_mem_copy1x3, 3) X(x_mem_copy1x4, 4)
 
 // SHA-2's sigma functions as one instruction each (x_i32_xrot2 ...), also with a sum after them:
 // + fp[x] (_add) or + fp[b] + fp[x] (_add3), as its T1 adds them.
@@ -598,7 +603,7 @@ enum XOp : uint16_t {
 #define X(name, T) x_##name##_bump, x_##name##_k_bump, x_##name##_c_bump,
                                       TG_STORES(X)
 #undef X
-#define X(copy) copy##_to_sum,
+#define X(copy, bytes) copy##_to_sum, copy##_loop, copy##_to_sum_loop,
                                           TG_MEM_COPIES(X)
 #undef X
 #define X(name, get, rel) x_br_##name##_load8, x_br_##name##_imm_ld8r, x_br_##name##_imm_ld8k,
@@ -711,7 +716,7 @@ const char* handler_name(uint16_t op) {
 #define X(name, T) #name "_bump", #name "_k_bump", #name "_c_bump",
                                                                            TG_STORES(X)
 #undef X
-#define X(copy) #copy "_to_sum",
+#define X(copy, bytes) #copy "_to_sum", #copy "_loop", #copy "_to_sum_loop",
                                                                                TG_MEM_COPIES(X)
 #undef X
 #define X(name, get, rel) "br_" #name "_load8", "br_" #name "_imm_ld8r", "br_" #name "_imm_ld8k",
@@ -1092,9 +1097,29 @@ uint16_t narrowed_chain(uint16_t op) {
 // The form of memory copy `op` whose destination is a sum of two slots, or 0.
 uint16_t copy_to_sum(uint16_t op) {
   switch (op) {
-#define X(copy) \
-  case copy:    \
+#define X(copy, bytes) \
+  case copy:           \
     return copy##_to_sum;
+    TG_MEM_COPIES(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// The copy-loop form of memory copy `op` (see TG_COPY_LOOP), the bytes it copies and whether its
+// destination is a sum of two slots, or 0.
+uint16_t copy_loop(uint16_t op, uint32_t& bytes, bool& to_sum) {
+  switch (op) {
+#define X(copy, n)      \
+  case copy:            \
+    bytes = n;          \
+    to_sum = false;     \
+    return copy##_loop; \
+  case copy##_to_sum:   \
+    bytes = n;          \
+    to_sum = true;      \
+    return copy##_to_sum_loop;
     TG_MEM_COPIES(X)
 #undef X
     default:
@@ -1607,6 +1632,7 @@ class Translator {
   bool fuse_result_store(const ir::Instr& in, size_t n);
   bool fuse_madd_rmw(const ir::Instr& in, size_t n);
   bool fuse_store(const ir::Instr& in, size_t n);
+  void find_copy_loops();
   void translate_one(const ir::Instr& in);
   std::vector<uint32_t> compact();
 
@@ -2825,6 +2851,42 @@ std::vector<uint32_t> Translator::compact() {
   return land;
 }
 
+// A memory copy whose back-edge follows it and jumps back to it, stepping an i32 index by the
+// bytes copied, with the index the base of both addresses and nothing else in the loop writing
+// a slot the addresses read, becomes its copy-loop form (TG_COPY_LOOP): `to[i] = from[i]`.
+void Translator::find_copy_loops() {
+  std::vector<Ins>& code = out_->code;
+  for (size_t i = 0; i + 1 < code.size(); ++i) {
+    uint32_t bytes = 0;
+    bool to_sum = false;
+    const uint16_t loop = copy_loop(ops_[i], bytes, to_sum);
+    const Ins& body = code[i];
+    const Ins& edge = code[i + 1];
+    const uint16_t e = ops_[i + 1];
+    const bool imm_form = e == x_incp_i32_ne_imm || e == x_incp_i32_lt_u_imm;
+    if (loop == 0 || (!imm_form && e != x_incp_i32_ne && e != x_incp_i32_lt_u) ||
+        edge.d != -static_cast<int32_t>(sizeof(Ins)))
+      continue;
+    const int32_t index = edge.a;
+    const uint64_t step = imm_form ? static_cast<uint32_t>(edge.imm >> 32)
+                                   : static_cast<uint64_t>(static_cast<int32_t>(edge.imm >> 32));
+    if (step != bytes || body.d != index || (!imm_form && edge.b == index))
+      continue;
+    if (to_sum) {
+      // fp[x] = fp[a] + fp[imm's low half], one of them the index and the other unchanged.
+      const auto sum = static_cast<int32_t>(body.x);
+      const auto second = static_cast<int32_t>(static_cast<uint32_t>(body.imm));
+      const int32_t base = body.a == index ? second : second == index ? body.a : -1;
+      if (base < 0 || base == index || sum == index || sum == base || (!imm_form && edge.b == sum))
+        continue;
+    } else if (body.a != index) {
+      continue;
+    }
+    code[i].h = h_[loop];
+    ops_[i] = loop;
+  }
+}
+
 std::unique_ptr<Compiled> Translator::translate() {
   out_ = std::make_unique<Compiled>();
   out_->param_slots = fc_.param_slots;
@@ -2873,6 +2935,7 @@ std::unique_ptr<Compiled> Translator::translate() {
       out_->code[f.at].d = static_cast<int32_t>((int64_t{land[k]} - int64_t{f.at}) *
                                                 static_cast<int64_t>(sizeof(Ins)));
   }
+  find_copy_loops();
   for (size_t i = 0; i < out_->code.size(); ++i) {
     if (ops_[i] == static_cast<uint16_t>(Op::br_table)) {
       // The index's constant moves from imm to x, where the table's first entry was.
@@ -2999,7 +3062,7 @@ template <bool Metering>
 #define X(name, T) &&L_##name##_bump, &&L_##name##_k_bump, &&L_##name##_c_bump,
                                           TG_STORES(X)
 #undef X
-#define X(copy) &&L_##copy##_to_sum,
+#define X(copy, bytes) &&L_##copy##_to_sum, &&L_##copy##_loop, &&L_##copy##_to_sum_loop,
                                               TG_MEM_COPIES(X)
 #undef X
 #define X(name, get, rel) &&L_br_##name##_load8, &&L_br_##name##_imm_ld8r, &&L_br_##name##_imm_ld8k,
@@ -3363,6 +3426,65 @@ L_x_mem_copy1x3_to_sum:
 L_x_mem_copy1x4_to_sum:
   TG_TO_SUM(TG_MEM_COPY_BYTES, 4)
 #undef TG_MEM_COPY_BYTES
+  // A copy loop: this copy of `bytes` bytes, whose source and destination both advance with the
+  // index fp[e.a], and its back-edge e = ip[1] (`i += bytes; if (i != n)` or `i < n`, unsigned)
+  // jumping back to it. When every iteration's bytes are in bounds, no address wraps around
+  // 4 GiB, the destination does not start inside the source after its first byte (the one case
+  // where a forward copy reads what it wrote) and the fuel covers it all, the iterations left run
+  // as one memmove, at most kLoopChunk bytes between two interruption checks; the slots, fuel
+  // and memory end as the instructions one by one would leave them. Otherwise this iteration runs
+  // as the plain copy and the back-edge after it decides, as before.
+#define TG_COPY_LOOP(bytes, plain, to_sum)                                                         \
+  {                                                                                                \
+    const Ins& e = ip[1];                                                                          \
+    const uint32_t i0 = u32(fp[e.a]);                                                              \
+    const bool imm_form = e.h == &&L_incp_i32_ne_imm || e.h == &&L_incp_i32_lt_u_imm;              \
+    const uint32_t limit = imm_form ? u32(e.imm) : u32(fp[e.b]);                                   \
+    if (i0 >= limit)                                                                               \
+      goto plain;                                                                                  \
+    const uint64_t span = limit - i0;                                                              \
+    if ((e.h == &&L_incp_i32_ne_imm || e.h == &&L_incp_i32_ne) && span % (bytes) != 0)             \
+      goto plain;                                                                                  \
+    const uint64_t iterations = (span + (bytes)-1) / (bytes);                                      \
+    if (uint64_t{i0} + iterations * (bytes) > UINT32_MAX)                                          \
+      goto plain;                                                                                  \
+    const bool whole = iterations * (bytes) <= kLoopChunk;                                         \
+    const uint64_t runs = whole ? iterations : kLoopChunk / (bytes);                               \
+    const uint64_t len = runs * (bytes);                                                           \
+    const uint64_t other =                                                                         \
+        to_sum ? (ip->a == e.a ? u32(fp[u32(ip->imm)]) : u32(A)) : static_cast<uint32_t>(ip->imm); \
+    const uint64_t src0 = uint64_t{i0} + static_cast<uint32_t>(ip->b);                             \
+    const uint64_t dst0 = uint64_t{i0} + other;                                                    \
+    /* No address wraps: the linear ones are past 4 GiB, hence out of bounds, if one would. */     \
+    const uint64_t src = src0 + (ip->imm >> 32), dst = dst0 + (to_sum ? 0 : ip->x);                \
+    if (src + len > mem_size || dst + len > mem_size || (src < dst && dst < src + len))            \
+      goto plain;                                                                                  \
+    const uint64_t edges = whole ? runs - 1 : runs;                                                \
+    const uint64_t each = imm_form ? u32(e.b) : u32(e.imm);                                        \
+    uint64_t cost = edges * each;                                                                  \
+    if (whole && __builtin_add_overflow(cost, uint64_t{e.x}, &cost))                               \
+      goto plain;                                                                                  \
+    if constexpr (Metering) {                                                                      \
+      if (cost > fuel)                                                                             \
+        goto plain;                                                                                \
+      fuel -= cost;                                                                                \
+    }                                                                                              \
+    std::memmove(mem + dst, mem + src, len);                                                       \
+    fp[e.a] = u32(i0 + len);                                                                       \
+    if (to_sum)                                                                                    \
+      fp[static_cast<int32_t>(ip->x)] = u32(dst0 + len - (bytes));                                 \
+    if (edges != 0 && interrupt->load(std::memory_order_relaxed))                                  \
+      TG_TRAP(interrupted);                                                                        \
+    if (whole)                                                                                     \
+      ip += 2;                                                                                     \
+    TG_DISPATCH();                                                                                 \
+  }
+#define X(copy, bytes)                                                          \
+  L_##copy##_loop : TG_COPY_LOOP(bytes, L_##copy, false) L_##copy##_to_sum_loop \
+      : TG_COPY_LOOP(bytes, L_##copy##_to_sum, true)
+  TG_MEM_COPIES(X)
+#undef X
+#undef TG_COPY_LOOP
 #undef TG_DST
 #undef TG_SUM
 #undef TG_TO_SUM

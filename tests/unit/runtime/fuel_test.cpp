@@ -172,6 +172,64 @@ TEST_P(FuelTest, BulkOperationsChargeTheirSizeBeforeActing) {
   EXPECT_EQ(g.inst->memories[0]->pages(), 3u);
 }
 
+// A byte-copy loop, which the interpreter runs as one block copy when the fuel covers all of it
+// (`to[i] = from[i]`, `from` at a constant address). Loop body: local.get, local.get, i32.add,
+// local.tee, local.get, i32.const, i32.add, i32.load8_u, i32.store8, local.get, i32.const,
+// i32.add, local.tee, local.get, i32.ne, br_if = 16 units a byte; the block after it (local.get,
+// drop) 2 units.
+constexpr std::string_view kCopyLoop = R"((module
+  (memory 112)
+  (func (export "copy") (param $to i32) (param $n i32)
+    (local $i i32) (local $t i32)
+    (loop $l
+      (i32.store8 (local.tee $t (i32.add (local.get $i) (local.get $to)))
+                  (i32.load8_u (i32.add (local.get $i) (i32.const 1024))))
+      (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (drop (local.get $n)))
+  (func (export "fill") (param $n i32)
+    (memory.fill (i32.const 1024) (i32.const 7) (local.get $n)))
+  (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0)))
+))";
+
+TEST_P(FuelTest, CopyLoopChargesEveryIterationAndStopsAtTheSameByte) {
+  constexpr uint32_t kTo = 0x240000;  // after the source; two copies fit below 7 MiB
+  // 1000 bytes (one block copy) and 2 MiB + 8 (more than one, each at most 1 MiB).
+  for (uint32_t n : {1000u, (2u << 20) + 8}) {
+    SCOPED_TRACE(n);
+    Guest g(kCopyLoop);
+    ASSERT_TRUE(g.run("fill", {Value::make_i32(n)}, std::nullopt).ok());
+    const std::vector<Value> args{Value::make_i32(kTo), Value::make_i32(n)};
+    const auto peek = [&](uint32_t at) {
+      CallResult r = g.run("peek", {Value::make_i32(at)}, std::nullopt);
+      return r.ok() ? r.values[0].i32 : 0xDEADBEEF;
+    };
+    // Fuel for every byte but the last: the last iteration's block is refused, the rest copied.
+    CallResult r = g.run("copy", args, uint64_t{16} * n - 1);
+    EXPECT_TRUE(out_of_fuel(r));
+    EXPECT_EQ(r.fuel_left, 15u);
+    EXPECT_EQ(peek(kTo + n - 2), 7u);
+    EXPECT_EQ(peek(kTo + n - 1), 0u);
+    // Fuel for 300 bytes and 7 units over.
+    r = g.run("copy", {Value::make_i32(kTo + n), Value::make_i32(n)}, 16 * 300 + 7);
+    EXPECT_TRUE(out_of_fuel(r));
+    EXPECT_EQ(r.fuel_left, 7u);
+    EXPECT_EQ(peek(kTo + n + 299), 7u);
+    EXPECT_EQ(peek(kTo + n + 300), 0u);
+    // All of the loop but not the block after it: every byte copied, then the trap.
+    r = g.run("copy", args, uint64_t{16} * n + 1);
+    EXPECT_TRUE(out_of_fuel(r));
+    EXPECT_EQ(r.fuel_left, 1u);
+    EXPECT_EQ(peek(kTo + n - 1), 7u);
+    // Exactly enough, and more.
+    r = g.run("copy", args, uint64_t{16} * n + 2);
+    EXPECT_TRUE(r.ok()) << (r.trap ? r.trap->message() : "");
+    EXPECT_EQ(r.fuel_left, 0u);
+    r = g.run("copy", args, uint64_t{16} * n + 7);
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r.fuel_left, 5u);
+  }
+}
+
 TEST_P(FuelTest, InterruptStopsAnInfiniteLoopPromptly) {
   // Every shape of back-edge: the interpreter drops a loop header's own check when each branch
   // back checks for itself, and keeps it for those that do not (br_table). Each loop comes
