@@ -2537,6 +2537,17 @@ std::vector<uint32_t> Translator::compact() {
         break;
     }
   }
+  // `m[wrap(p) + k]`: a load reads only the low 32 bits of its address slot, so an i32.wrap_i64
+  // whose result only the load reads (the load overwrites it) goes, and the load reads p.
+  for (size_t j = 0; j + 1 < n; ++j) {
+    Ins& ld = code[j + 1];
+    if (ops_[j] == static_cast<uint16_t>(Op::i32_wrap_i64) && !target[j + 1] &&
+        load_width(ops_[j + 1]) != 0 && ld.a == code[j].d && ld.d == code[j].d && !rmw[j + 1] &&
+        !sunk[j + 1]) {
+      ld.a = code[j].a;
+      sunk[j] = true;
+    }
+  }
   for (size_t i = 0; i < n; ++i) {
     moved[i] = static_cast<uint32_t>(out);
     if (!metered_ && i > 0 && ops_[i] == x_poll && !direct[i])
@@ -2633,12 +2644,16 @@ std::vector<uint32_t> Translator::compact() {
          ops_[i] == static_cast<uint16_t>(Op::i32_load8_u))) {
       // `c = m[p + q]; if (c rel k) goto out` (a byte scan): one instruction when the read has no
       // offset; the byte still goes to its slot.
-      if (const uint16_t lb = load8_branch(ops_[i + 1], two_slots); lb != 0) {
+      // br_if and br_unless compare with 0.
+      const uint16_t br = ops_[i + 1] == static_cast<uint16_t>(Op::br_if)       ? x_br_i32_ne_imm
+                          : ops_[i + 1] == static_cast<uint16_t>(Op::br_unless) ? x_br_i32_eq_imm
+                                                                                : ops_[i + 1];
+      if (const uint16_t lb = load8_branch(br, two_slots); lb != 0) {
         const Ins& ld = code[i];
         Ins merged = next;
         merged.h = h_[lb];
         merged.a = ld.a;
-        const uint64_t k = static_cast<uint32_t>(next.imm);
+        const uint64_t k = br == ops_[i + 1] ? static_cast<uint32_t>(next.imm) : 0;
         if (two_slots) {
           merged.b = ld.b;
           merged.imm = k | (uint64_t{static_cast<uint32_t>(ld.d)} << 32);
