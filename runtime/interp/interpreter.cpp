@@ -182,9 +182,20 @@ struct TableEntry {
   uint32_t drop;
 };
 
+// A byte-scan loop (see find_byte_scans): what each byte value does, found once at translation.
+struct ByteScan {
+  uint8_t action[256];  ///< 0: the next iteration; k > 0: leave for exits[k]
+  const Ins* exits[16];
+  const Ins* after;                   ///< where the loop's back-edge falls through
+  int32_t index, base, byte, limit;   ///< slots (base unused when the address is index + offset)
+  uint32_t offset, bound;             ///< address constant; the bound when it is a constant
+  bool two_slots, bound_const, less;  ///< address index + base; bound in `bound`; i < n, not i != n
+};
+
 struct Compiled {
   std::vector<Ins> code;
   std::vector<TableEntry> tables;
+  std::vector<std::unique_ptr<ByteScan>> scans;
   uint32_t param_slots = 0;
   uint32_t local_slots = 0;
   uint32_t frame_slots = 0;  ///< locals plus the deepest operand stack
@@ -550,6 +561,7 @@ enum XOp : uint16_t {
   x_br_unless_poll,
   x_inc_br_if_poll,  ///< fp[a] += imm >> 32, then x_br_if_poll (cost in imm's low half)
   x_inc_br_unless_poll,
+  x_scan_bytes,  ///< a byte-scan loop as one instruction: imm is its ByteScan
 #define X(name, get, rel) x_incp_##name, x_addp_##name,
   TG_INT_CMPS(X)
 #undef X
@@ -664,6 +676,7 @@ const char* handler_name(uint16_t op) {
                                        "x_br_unless_poll",
                                        "x_inc_br_if_poll",
                                        "x_inc_br_unless_poll",
+                                       "x_scan_bytes",
 #define X(name, get, rel) "incp_" #name, "addp_" #name,
                                        TG_INT_CMPS(X)
 #undef X
@@ -1101,6 +1114,37 @@ uint16_t copy_to_sum(uint16_t op) {
   case copy:           \
     return copy##_to_sum;
     TG_MEM_COPIES(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// Whether the compare-with-constant branch `op` is taken for fp[a] = v and constant k: 1 or 0, or
+// -1 when `op` is not such a branch.
+int taken_on_constant(uint16_t op, uint64_t v, uint64_t k) {
+  switch (op) {
+#define X(name, get, rel) \
+  case x_br_##name##_imm: \
+    return get(v) rel get(k) ? 1 : 0;
+    TG_INT_CMPS(X)
+#undef X
+    default:
+      return -1;
+  }
+}
+
+// The compare-with-constant branch of byte-read-and-branch `op` (x_br_*_imm_ld8r or _ld8k), or 0.
+uint16_t load8_branch_compare(uint16_t op, bool& two_slots) {
+  switch (op) {
+#define X(name, get, rel)      \
+  case x_br_##name##_imm_ld8r: \
+    two_slots = true;          \
+    return x_br_##name##_imm;  \
+  case x_br_##name##_imm_ld8k: \
+    two_slots = false;         \
+    return x_br_##name##_imm;
+    TG_I32_CMPS(X)
 #undef X
     default:
       return 0;
@@ -1633,6 +1677,7 @@ class Translator {
   bool fuse_madd_rmw(const ir::Instr& in, size_t n);
   bool fuse_store(const ir::Instr& in, size_t n);
   void find_copy_loops();
+  void find_byte_scans();
   void translate_one(const ir::Instr& in);
   std::vector<uint32_t> compact();
 
@@ -2902,6 +2947,119 @@ void Translator::find_copy_loops() {
   }
 }
 
+// A byte-scan loop: a byte read and compare-branch (x_br_*_imm_ld8r/_ld8k) at the head, whose
+// address is an i32 index (plus a slot or a constant), then only compare-with-constant branches
+// on that byte and plain jumps, back to `i += 1; if (i < n)` (or `!=`) jumping to the head. For
+// each of the 256 byte values the branches decide at translation where an iteration goes: on to
+// the back-edge, or out at some instruction. The head then runs the whole loop itself (unmetered
+// code only: the branches' fall-through charges are per path). Nothing but the index and the byte
+// slot is written on the way, so leaving with those two set is what the instructions would leave.
+// Interruption is checked every 1024 iterations instead of at every back-edge.
+void Translator::find_byte_scans() {
+  if (metered_)
+    return;
+  std::vector<Ins>& code = out_->code;
+  const auto n = static_cast<int64_t>(code.size());
+  const auto jump = [&](int64_t pos) {
+    return pos + code[static_cast<size_t>(pos)].d / static_cast<int32_t>(sizeof(Ins));
+  };
+  for (int64_t head = 0; head < n; ++head) {
+    bool two_slots = false;
+    const uint16_t head_cmp = load8_branch_compare(ops_[static_cast<size_t>(head)], two_slots);
+    if (head_cmp == 0)
+      continue;
+    const Ins& h = code[static_cast<size_t>(head)];
+    const int32_t byte = two_slots ? static_cast<int32_t>(h.imm >> 32) : h.b;
+    const uint64_t head_k = two_slots ? h.imm : h.imm >> 32;
+    // The back-edge: the first `i += 1` loop tail within reach that jumps to the head.
+    int64_t edge = -1;
+    for (int64_t e = head + 1; e < std::min(n, head + 32) && edge < 0; ++e) {
+      const uint16_t op = ops_[static_cast<size_t>(e)];
+      const bool imm_form = op == x_incp_i32_lt_u_imm || op == x_incp_i32_ne_imm;
+      if ((imm_form || op == x_incp_i32_lt_u || op == x_incp_i32_ne) && jump(e) == head &&
+          (imm_form ? static_cast<uint32_t>(code[static_cast<size_t>(e)].imm >> 32) == 1
+                    : static_cast<int32_t>(code[static_cast<size_t>(e)].imm >> 32) == 1))
+        edge = e;
+    }
+    if (edge < 0)
+      continue;
+    const Ins& e = code[static_cast<size_t>(edge)];
+    const uint16_t edge_op = ops_[static_cast<size_t>(edge)];
+    auto scan = std::make_unique<ByteScan>();
+    scan->index = e.a;
+    scan->byte = byte;
+    scan->two_slots = two_slots;
+    scan->bound_const = edge_op == x_incp_i32_lt_u_imm || edge_op == x_incp_i32_ne_imm;
+    scan->less = edge_op == x_incp_i32_lt_u_imm || edge_op == x_incp_i32_lt_u;
+    scan->limit = scan->bound_const ? 0 : e.b;
+    scan->bound = static_cast<uint32_t>(e.imm);
+    scan->after = code.data() + edge + 1;
+    if (two_slots) {
+      scan->base = h.a == e.a ? h.b : h.b == e.a ? h.a : -1;
+      scan->offset = 0;
+    } else {
+      scan->base = h.a == e.a ? 0 : -1;
+      scan->offset = static_cast<uint32_t>(h.imm);
+    }
+    if (scan->base < 0 || byte == e.a || (two_slots && byte == scan->base) ||
+        (!scan->bound_const && (scan->limit == byte || scan->limit == e.a)))
+      continue;
+    // Where each byte value goes.
+    int64_t exits[16];
+    size_t exit_count = 1;
+    bool ok = true;
+    for (uint32_t v = 0; v < 256 && ok; ++v) {
+      int64_t pos = taken_on_constant(head_cmp, v, head_k) ? jump(head) : head + 1;
+      int steps = 0;
+      for (;;) {
+        if (pos == edge || pos == head || pos < 0 || pos >= n || ++steps > 32) {
+          ok = pos == edge;  // a path that comes back to the head but not through the
+          break;             // back-edge, or runs on, is left alone
+        }
+        const uint16_t op = ops_[static_cast<size_t>(pos)];
+        const Ins& in = code[static_cast<size_t>(pos)];
+        const int t = in.a == byte ? taken_on_constant(op, v, in.imm) : -1;
+        if (t >= 0) {
+          pos = t ? jump(pos) : pos + 1;
+        } else if (op == static_cast<uint16_t>(Op::br)) {
+          pos = jump(pos);
+        } else if ((op == static_cast<uint16_t>(Op::br_if) ||
+                    op == static_cast<uint16_t>(Op::br_unless)) &&
+                   in.a == byte) {
+          pos = (v != 0) == (op == static_cast<uint16_t>(Op::br_if)) ? jump(pos) : pos + 1;
+        } else {
+          break;  // leaves the loop here
+        }
+      }
+      if (!ok)
+        break;
+      if (pos == edge) {
+        scan->action[v] = 0;
+        continue;
+      }
+      size_t k = 1;
+      while (k < exit_count && exits[k] != pos)
+        ++k;
+      if (k == exit_count) {
+        if (exit_count == std::size(exits)) {
+          ok = false;
+          break;
+        }
+        exits[exit_count++] = pos;
+      }
+      scan->action[v] = static_cast<uint8_t>(k);
+    }
+    if (!ok)
+      continue;
+    for (size_t k = 1; k < exit_count; ++k)
+      scan->exits[k] = code.data() + exits[k];
+    code[static_cast<size_t>(head)].h = h_[x_scan_bytes];
+    code[static_cast<size_t>(head)].imm = reinterpret_cast<uint64_t>(scan.get());
+    ops_[static_cast<size_t>(head)] = x_scan_bytes;
+    out_->scans.push_back(std::move(scan));
+  }
+}
+
 std::unique_ptr<Compiled> Translator::translate() {
   out_ = std::make_unique<Compiled>();
   out_->param_slots = fc_.param_slots;
@@ -2951,6 +3109,7 @@ std::unique_ptr<Compiled> Translator::translate() {
                                                 static_cast<int64_t>(sizeof(Ins)));
   }
   find_copy_loops();
+  find_byte_scans();
   for (size_t i = 0; i < out_->code.size(); ++i) {
     if (ops_[i] == static_cast<uint16_t>(Op::br_table)) {
       // The index's constant moves from imm to x, where the table's first entry was.
@@ -3026,6 +3185,7 @@ template <bool Metering>
       &&L_x_call_local_add, &&L_x_jmp_poll, &&L_x_copy4_jmp_poll, &&L_x_copy8_jmp_poll,
       &&L_x_br_unless_bit, &&L_x_br_gt_u_add_and, &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll,
       &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
+      &&L_x_scan_bytes,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -3264,6 +3424,38 @@ L_x_inc_br_unless_poll:
   if (u32(A) == 0)
     TG_BACK_EDGE(u32(ip->imm));
   TG_FALL();
+L_x_scan_bytes : {
+  const ByteScan& s = *reinterpret_cast<const ByteScan*>(ip->imm);
+  uint32_t i = u32(fp[s.index]);
+  const uint32_t base = s.two_slots ? u32(fp[s.base]) : s.offset;
+  const uint32_t bound = s.bound_const ? s.bound : u32(fp[s.limit]);
+  uint32_t polls = 0;
+  uint8_t c;
+  for (;;) {
+    const uint64_t ea = u32(base + i);
+    if (ea >= mem_size) {
+      fp[s.index] = i;
+      TG_TRAP(memory_out_of_bounds);
+    }
+    c = mem[ea];
+    if (const uint8_t k = s.action[c]; k != 0) {
+      ip = s.exits[k];
+      break;
+    }
+    i = u32(i + 1);
+    if (s.less ? i >= bound : i == bound) {
+      ip = s.after;
+      break;
+    }
+    if ((++polls & 1023) == 0 && interrupt->load(std::memory_order_relaxed)) {
+      fp[s.index] = i;
+      TG_TRAP(interrupted);
+    }
+  }
+  fp[s.index] = i;
+  fp[s.byte] = c;
+  TG_DISPATCH();
+}
 #define X(name, get, rel)                                             \
   L_incp_##name##_imm : TG_INC();                                     \
   if (get(A) rel get(ip->imm))                                        \
