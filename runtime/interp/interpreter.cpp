@@ -189,6 +189,7 @@ struct ByteScan {
   const Ins* after;                   ///< where the loop's back-edge falls through
   int32_t index, base, byte, limit;   ///< slots (base unused when the address is index + offset)
   uint32_t offset, bound;             ///< address constant; the bound when it is a constant
+  uint32_t memarg;                    ///< x_scan_load: the read's offset (after the i32 sum)
   bool two_slots, bound_const, less;  ///< address index + base; bound in `bound`; i < n, not i != n
 };
 
@@ -562,6 +563,7 @@ enum XOp : uint16_t {
   x_inc_br_if_poll,  ///< fp[a] += imm >> 32, then x_br_if_poll (cost in imm's low half)
   x_inc_br_unless_poll,
   x_scan_bytes,  ///< a byte-scan loop as one instruction: imm is its ByteScan
+  x_scan_load,   ///< a byte-scan loop up to its last iteration, then that iteration's byte read
 #define X(name, get, rel) x_incp_##name, x_addp_##name,
   TG_INT_CMPS(X)
 #undef X
@@ -677,6 +679,7 @@ const char* handler_name(uint16_t op) {
                                        "x_inc_br_if_poll",
                                        "x_inc_br_unless_poll",
                                        "x_scan_bytes",
+                                       "x_scan_load",
 #define X(name, get, rel) "incp_" #name, "addp_" #name,
                                        TG_INT_CMPS(X)
 #undef X
@@ -1143,6 +1146,19 @@ uint16_t load8_branch_compare(uint16_t op, bool& two_slots) {
     return x_br_##name##_imm;  \
   case x_br_##name##_imm_ld8k: \
     two_slots = false;         \
+    return x_br_##name##_imm;
+    TG_I32_CMPS(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// The compare-with-constant branch an add-and-branch (x_addbr_*_imm) makes on its sum, or 0.
+uint16_t addbr_compare(uint16_t op) {
+  switch (op) {
+#define X(name, get, rel)    \
+  case x_addbr_##name##_imm: \
     return x_br_##name##_imm;
     TG_I32_CMPS(X)
 #undef X
@@ -2947,14 +2963,20 @@ void Translator::find_copy_loops() {
   }
 }
 
-// A byte-scan loop: a byte read and compare-branch (x_br_*_imm_ld8r/_ld8k) at the head, whose
-// address is an i32 index (plus a slot or a constant), then only compare-with-constant branches
-// on that byte and plain jumps, back to `i += 1; if (i < n)` (or `!=`) jumping to the head. For
-// each of the 256 byte values the branches decide at translation where an iteration goes: on to
-// the back-edge, or out at some instruction. The head then runs the whole loop itself (unmetered
-// code only: the branches' fall-through charges are per path). Nothing but the index and the byte
-// slot is written on the way, so leaving with those two set is what the instructions would leave.
-// Interruption is checked every 1024 iterations instead of at every back-edge.
+// A byte-scan loop: a byte read at the head, whose address is an i32 index (plus a slot or a
+// constant), then branches that depend on that byte alone, back to `i += 1; if (i < n)` (or `!=`)
+// jumping to the head. For each of the 256 byte values, what the branches do is worked out at
+// translation: on to the back-edge, or out of the loop at some instruction. The head then runs
+// the loop's iterations itself (unmetered code only: fall-through charges differ per path), and
+// the interruption flag is checked every 1024 iterations instead of at every back-edge.
+// - x_scan_bytes: the head reads and branches (x_br_*_imm_ld8r/_ld8k), the other branches only
+//   compare the byte with constants and write nothing, so the head leaves with the index and the
+//   byte set for the instruction that byte leads to.
+// - x_scan_load: the head is a plain byte read (i32.load8_u, _k, _r), and the branches may also
+//   compute from the byte into slots (range checks, bit tests, add-and-branch). The head skips
+//   the iterations that go on, then reads the last iteration's byte and runs that iteration's
+//   instructions as they are. So every slot an iteration that goes on writes must be written by
+//   every iteration, whichever way it goes, before it leaves the loop.
 void Translator::find_byte_scans() {
   if (metered_)
     return;
@@ -2964,13 +2986,18 @@ void Translator::find_byte_scans() {
     return pos + code[static_cast<size_t>(pos)].d / static_cast<int32_t>(sizeof(Ins));
   };
   for (int64_t head = 0; head < n; ++head) {
+    const uint16_t head_op = ops_[static_cast<size_t>(head)];
     bool two_slots = false;
-    const uint16_t head_cmp = load8_branch_compare(ops_[static_cast<size_t>(head)], two_slots);
-    if (head_cmp == 0)
-      continue;
+    const uint16_t head_cmp = load8_branch_compare(head_op, two_slots);
+    const bool replay = head_cmp == 0;
+    if (replay) {
+      two_slots = head_op == x_i32_load8_u_r;
+      if (!two_slots && head_op != x_i32_load8_u_k &&
+          head_op != static_cast<uint16_t>(Op::i32_load8_u))
+        continue;
+    }
     const Ins& h = code[static_cast<size_t>(head)];
-    const int32_t byte = two_slots ? static_cast<int32_t>(h.imm >> 32) : h.b;
-    const uint64_t head_k = two_slots ? h.imm : h.imm >> 32;
+    const int32_t byte = replay ? h.d : two_slots ? static_cast<int32_t>(h.imm >> 32) : h.b;
     // The back-edge: the first `i += 1` loop tail within reach that jumps to the head.
     int64_t edge = -1;
     for (int64_t e = head + 1; e < std::min(n, head + 32) && edge < 0; ++e) {
@@ -2981,7 +3008,7 @@ void Translator::find_byte_scans() {
                     : static_cast<int32_t>(code[static_cast<size_t>(e)].imm >> 32) == 1))
         edge = e;
     }
-    if (edge < 0)
+    if (edge < 0 || byte < 0)
       continue;
     const Ins& e = code[static_cast<size_t>(edge)];
     const uint16_t edge_op = ops_[static_cast<size_t>(edge)];
@@ -2994,46 +3021,101 @@ void Translator::find_byte_scans() {
     scan->limit = scan->bound_const ? 0 : e.b;
     scan->bound = static_cast<uint32_t>(e.imm);
     scan->after = code.data() + edge + 1;
+    scan->memarg = replay ? h.x : 0;
+    scan->offset = 0;
     if (two_slots) {
       scan->base = h.a == e.a ? h.b : h.b == e.a ? h.a : -1;
-      scan->offset = 0;
     } else {
       scan->base = h.a == e.a ? 0 : -1;
-      scan->offset = static_cast<uint32_t>(h.imm);
+      if (head_op != static_cast<uint16_t>(Op::i32_load8_u))
+        scan->offset = static_cast<uint32_t>(h.imm);
     }
     if (scan->base < 0 || byte == e.a || (two_slots && byte == scan->base) ||
         (!scan->bound_const && (scan->limit == byte || scan->limit == e.a)))
       continue;
-    // Where each byte value goes.
+    // Where each byte value goes, following the slots it determines (at most 8).
     int64_t exits[16];
     size_t exit_count = 1;
     bool ok = true;
+    uint64_t going_on = 0;        // slots (bits over `slots`) an iteration that goes on writes
+    uint64_t every_path = ~0ull;  // slots every iteration writes before it leaves
+    int32_t slots[8] = {byte};
+    size_t slot_count = 1;
     for (uint32_t v = 0; v < 256 && ok; ++v) {
-      int64_t pos = taken_on_constant(head_cmp, v, head_k) ? jump(head) : head + 1;
+      uint64_t values[8] = {v};
+      uint64_t known = 1, written = 1;
+      const auto find = [&](int32_t slot) -> int {
+        for (size_t k = 0; k < slot_count; ++k)
+          if (slots[k] == slot)
+            return (known >> k & 1) != 0 ? static_cast<int>(k) : -1;
+        return -1;
+      };
+      // (A branch's own operand on the stack, which it pops, is dead once it has branched.)
+      const auto write = [&](int32_t slot, uint64_t value, bool popped = false) {
+        size_t k = 0;
+        while (k < slot_count && slots[k] != slot)
+          ++k;
+        if (k == slot_count) {
+          if (slot_count == std::size(slots))
+            return false;
+          slots[slot_count++] = slot;
+        }
+        values[k] = value;
+        known |= uint64_t{1} << k;
+        if (!popped)
+          written |= uint64_t{1} << k;
+        return true;
+      };
+      int64_t pos = replay ? head + 1
+                    : taken_on_constant(head_cmp, v, two_slots ? h.imm : h.imm >> 32) != 0
+                        ? jump(head)
+                        : head + 1;
       int steps = 0;
       for (;;) {
         if (pos == edge || pos == head || pos < 0 || pos >= n || ++steps > 32) {
-          ok = pos == edge;  // a path that comes back to the head but not through the
-          break;             // back-edge, or runs on, is left alone
+          ok = pos == edge;  // a path back to the head but not through the back-edge, or one
+          break;             // that runs on, is left alone
         }
         const uint16_t op = ops_[static_cast<size_t>(pos)];
         const Ins& in = code[static_cast<size_t>(pos)];
-        const int t = in.a == byte ? taken_on_constant(op, v, in.imm) : -1;
-        if (t >= 0) {
-          pos = t ? jump(pos) : pos + 1;
-        } else if (op == static_cast<uint16_t>(Op::br)) {
-          pos = jump(pos);
-        } else if ((op == static_cast<uint16_t>(Op::br_if) ||
-                    op == static_cast<uint16_t>(Op::br_unless)) &&
-                   in.a == byte) {
-          pos = (v != 0) == (op == static_cast<uint16_t>(Op::br_if)) ? jump(pos) : pos + 1;
-        } else {
-          break;  // leaves the loop here
+        const int a = find(in.a), b = find(in.b);
+        int t = a >= 0 ? taken_on_constant(op, values[a], in.imm) : -1;
+        if (t < 0 && a >= 0 &&
+            (op == static_cast<uint16_t>(Op::br_if) ||
+             op == static_cast<uint16_t>(Op::br_unless))) {
+          t = (u32(values[a]) != 0) == (op == static_cast<uint16_t>(Op::br_if)) ? 1 : 0;
+        } else if (t < 0 && replay) {
+          // Branches that also write a slot computed from known ones (as their handlers do).
+          if (const uint16_t cmp = addbr_compare(op); cmp != 0 && a >= 0) {
+            const uint64_t sum = u32(values[a] + static_cast<uint32_t>(in.imm >> 32));
+            ok = write(in.b, sum);
+            t = taken_on_constant(cmp, sum, in.imm);
+          } else if (op == x_br_unless_bit && b >= 0) {
+            const uint32_t bit = (static_cast<uint32_t>(in.imm) << (values[b] & 31)) &
+                                 static_cast<uint32_t>(in.imm >> 32);
+            ok = write(in.a, bit, in.a >= static_cast<int32_t>(fc_.local_slots));
+            t = bit == 0 ? 1 : 0;
+          } else if (op == x_br_gt_u_add_and && a >= 0) {
+            const uint32_t masked = (u32(values[a]) + static_cast<uint32_t>(in.imm)) &
+                                    static_cast<uint32_t>((in.imm >> 32) & 0xFFFF);
+            ok = write(in.b, masked);
+            t = masked > static_cast<uint32_t>(in.imm >> 48) ? 1 : 0;
+          }
+          if (!ok)
+            break;
         }
+        if (t >= 0)
+          pos = t != 0 ? jump(pos) : pos + 1;
+        else if (op == static_cast<uint16_t>(Op::br))
+          pos = jump(pos);
+        else
+          break;  // leaves the loop here
       }
       if (!ok)
         break;
+      every_path &= written;
       if (pos == edge) {
+        going_on |= written;
         scan->action[v] = 0;
         continue;
       }
@@ -3049,13 +3131,20 @@ void Translator::find_byte_scans() {
       }
       scan->action[v] = static_cast<uint8_t>(k);
     }
-    if (!ok)
+    // The index, the base and the bound stay as they are; the writes of the iterations skipped
+    // are all made again by the one that runs as it is (x_scan_bytes has no writes to skip).
+    for (size_t k = 0; k < slot_count && ok; ++k)
+      ok = slots[k] != e.a && (!two_slots || slots[k] != scan->base) &&
+           (scan->bound_const || slots[k] != scan->limit);
+    // (A loop that no byte value goes on in is left as it is.)
+    if (!ok || going_on == 0 || (going_on & ~every_path) != 0 || (!replay && slot_count != 1))
       continue;
     for (size_t k = 1; k < exit_count; ++k)
       scan->exits[k] = code.data() + exits[k];
-    code[static_cast<size_t>(head)].h = h_[x_scan_bytes];
+    const uint16_t scan_op = replay ? x_scan_load : x_scan_bytes;
+    code[static_cast<size_t>(head)].h = h_[scan_op];
     code[static_cast<size_t>(head)].imm = reinterpret_cast<uint64_t>(scan.get());
-    ops_[static_cast<size_t>(head)] = x_scan_bytes;
+    ops_[static_cast<size_t>(head)] = scan_op;
     out_->scans.push_back(std::move(scan));
   }
 }
@@ -3185,7 +3274,7 @@ template <bool Metering>
       &&L_x_call_local_add, &&L_x_jmp_poll, &&L_x_copy4_jmp_poll, &&L_x_copy8_jmp_poll,
       &&L_x_br_unless_bit, &&L_x_br_gt_u_add_and, &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll,
       &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
-      &&L_x_scan_bytes,
+      &&L_x_scan_bytes, &&L_x_scan_load,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -3455,6 +3544,32 @@ L_x_scan_bytes : {
   fp[s.index] = i;
   fp[s.byte] = c;
   TG_DISPATCH();
+}
+L_x_scan_load : {
+  const ByteScan& s = *reinterpret_cast<const ByteScan*>(ip->imm);
+  uint32_t i = u32(fp[s.index]);
+  const uint32_t base = s.two_slots ? u32(fp[s.base]) : s.offset;
+  const uint32_t bound = s.bound_const ? s.bound : u32(fp[s.limit]);
+  uint32_t polls = 0;
+  for (;;) {
+    const uint64_t ea = uint64_t{u32(base + i)} + s.memarg;
+    if (ea >= mem_size || s.action[mem[ea]] != 0)
+      break;
+    const uint32_t next = u32(i + 1);
+    if (s.less ? next >= bound : next == bound)
+      break;  // this iteration is the last: it runs as it is
+    i = next;
+    if ((++polls & 1023) == 0 && interrupt->load(std::memory_order_relaxed)) {
+      fp[s.index] = i;
+      TG_TRAP(interrupted);
+    }
+  }
+  fp[s.index] = i;
+  const uint64_t ea = uint64_t{u32(base + i)} + s.memarg;
+  if (ea >= mem_size)
+    TG_TRAP(memory_out_of_bounds);
+  fp[s.byte] = mem[ea];
+  TG_NEXT();
 }
 #define X(name, get, rel)                                             \
   L_incp_##name##_imm : TG_INC();                                     \

@@ -81,3 +81,130 @@
 (assert_return (invoke "letters" (i32.const 400) (i32.const 0) (i32.const 9)) (i32.const -8388608))
 (assert_trap (invoke "letters" (i32.const 65530) (i32.const 0) (i32.const 100)) "out of bounds memory access")
 (assert_return (invoke "letters" (i32.const 65530) (i32.const 2) (i32.const 4)) (i32.const -101))
+
+;; Byte-scan loops whose head is a plain byte read and whose branches also compute into slots
+;; (x_scan_load): white space as LLVM tests it, digits by a masked range check; and one that must
+;; not be run as a scan, since leaving at an 'x' does not write what a digit writes.
+(module
+  (memory 1)
+  (data (i32.const 600) "  \t\n x  12x\r\n y 345 z\0b\0c!")
+  (data (i32.const 640) "\08 9: 0\0b")
+  (data (i32.const 65533) "  \n")
+  ;; skip white space (LLVM's shape: a range check, then a bit test of the set), up to i == n;
+  ;; the byte read is m[i + 600]
+  (func (export "ws") (param $i i32) (param $n i32) (result i32)
+    (local $c i32) (local $t i32)
+    (block $out
+      (loop $l
+        (local.set $c (i32.load8_u (i32.add (local.get $i) (i32.const 600))))
+        (br_if $out (i32.gt_u (local.tee $t (i32.add (local.get $c) (i32.const -9))) (i32.const 23)))
+        (br_if $out (i32.eqz (i32.and (i32.shl (i32.const 1) (local.get $t)) (i32.const 8388627))))
+        (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+      (return (i32.sub (i32.const -1) (local.get $i))))
+    (i32.or (i32.shl (local.get $t) (i32.const 16)) (local.get $i)))
+  ;; the same with the read as m[i] at offset 600, and i < n
+  (func (export "ws_off") (param $i i32) (param $n i32) (result i32)
+    (local $c i32) (local $t i32)
+    (block $out
+      (loop $l
+        (local.set $c (i32.load8_u offset=600 (local.get $i)))
+        (br_if $out (i32.gt_u (local.tee $t (i32.add (local.get $c) (i32.const -9))) (i32.const 23)))
+        (br_if $out (i32.eqz (i32.and (i32.shl (i32.const 1) (local.get $t)) (i32.const 8388627))))
+        (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+      (return (i32.sub (i32.const -1) (local.get $i))))
+    (i32.or (i32.shl (local.get $t) (i32.const 16)) (local.get $i)))
+  ;; the same with the read as m[base + i]
+  (func (export "ws_r") (param $base i32) (param $i i32) (param $n i32) (result i32)
+    (local $c i32) (local $t i32)
+    (block $out
+      (loop $l
+        (local.set $c (i32.load8_u (i32.add (local.get $base) (local.get $i))))
+        (br_if $out (i32.gt_u (local.tee $t (i32.add (local.get $c) (i32.const -9))) (i32.const 23)))
+        (br_if $out (i32.eqz (i32.and (i32.shl (i32.const 1) (local.get $t)) (i32.const 8388627))))
+        (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+      (return (i32.sub (i32.const -1) (local.get $i))))
+    (i32.or (i32.shl (local.get $t) (i32.const 16)) (local.get $i)))
+  ;; digits until an 'x': leaving at the 'x' does not write $t, so the digits' $t must stay
+  ;; (this loop is not run as a scan; the answer shows it)
+  (func (export "digits") (param $i i32) (param $n i32) (result i32)
+    (local $c i32) (local $t i32)
+    (block $out
+      (loop $l
+        (local.set $c (i32.load8_u offset=600 (local.get $i)))
+        (br_if $out (i32.eq (local.get $c) (i32.const 120)))
+        (br_if $out (i32.gt_u (local.tee $t (i32.add (local.get $c) (i32.const -48))) (i32.const 9)))
+        (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+      (return (i32.sub (i32.const -1) (local.get $t))))
+    (i32.or (i32.shl (local.get $t) (i32.const 16)) (local.get $i)))
+  ;; a run of digits by a masked range check, `(c - '0') & 255 > 9` (x_br_gt_u_add_and)
+  (func (export "dig") (param $i i32) (param $n i32) (result i32)
+    (local $c i32) (local $t i32)
+    (block $out
+      (loop $l
+        (local.set $c (i32.load8_u (i32.add (local.get $i) (i32.const 600))))
+        (br_if $out (i32.gt_u (local.tee $t (i32.and (i32.add (local.get $c) (i32.const -48)) (i32.const 255))) (i32.const 9)))
+        (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+      (return (i32.sub (i32.const -1) (local.get $t))))
+    (i32.or (i32.shl (local.get $t) (i32.const 16)) (local.get $i)))
+  ;; white space, the bit test's result kept in a local: leaving at the range check does not
+  ;; write it, so this loop is not run as a scan either
+  (func (export "ws_b") (param $i i32) (param $n i32) (result i32)
+    (local $c i32) (local $t i32) (local $b i32)
+    (block $out
+      (loop $l
+        (local.set $c (i32.load8_u (i32.add (local.get $i) (i32.const 600))))
+        (br_if $out (i32.gt_u (local.tee $t (i32.add (local.get $c) (i32.const -9))) (i32.const 23)))
+        (br_if $out (i32.eqz (local.tee $b (i32.and (i32.shl (i32.const 1) (local.get $t)) (i32.const 8388627)))))
+        (br_if $l (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+      (return (i32.sub (i32.const -1) (local.get $i))))
+    (i32.or (i32.shl (local.get $b) (i32.const 8)) (local.get $i)))
+)
+(assert_return (invoke "ws" (i32.const 0) (i32.const 30)) (i32.const 7274501))
+(assert_return (invoke "ws" (i32.const 4) (i32.const 30)) (i32.const 7274501))
+(assert_return (invoke "ws" (i32.const 5) (i32.const 30)) (i32.const 7274501))
+(assert_return (invoke "ws" (i32.const 6) (i32.const 30)) (i32.const 2621448))
+(assert_return (invoke "ws" (i32.const 11) (i32.const 30)) (i32.const 7340046))
+(assert_return (invoke "ws" (i32.const 0) (i32.const 2)) (i32.const -3))
+(assert_return (invoke "ws" (i32.const 1) (i32.const 1)) (i32.const 7274501))
+(assert_return (invoke "ws" (i32.const 0) (i32.const 4)) (i32.const -5))
+(assert_trap (invoke "ws" (i32.const 64933) (i32.const 100000)) "out of bounds memory access")
+(assert_return (invoke "ws" (i32.const 64933) (i32.const 64935)) (i32.const -64936))
+(assert_trap (invoke "ws" (i32.const -601) (i32.const 10)) "out of bounds memory access")
+(assert_return (invoke "ws_off" (i32.const 0) (i32.const 30)) (i32.const 7274501))
+(assert_return (invoke "ws_off" (i32.const 3) (i32.const 2)) (i32.const -5))
+(assert_return (invoke "ws_off" (i32.const 11) (i32.const 30)) (i32.const 7340046))
+(assert_trap (invoke "ws_off" (i32.const 64933) (i32.const 100000)) "out of bounds memory access")
+(assert_return (invoke "ws_off" (i32.const 64933) (i32.const 64936)) (i32.const -64937))
+(assert_return (invoke "ws_off" (i32.const 20) (i32.const 30)) (i32.const 7405588))
+(assert_return (invoke "ws_off" (i32.const 21) (i32.const 30)) (i32.const 131093))
+(assert_return (invoke "ws_off" (i32.const 22) (i32.const 30)) (i32.const 196630))
+(assert_return (invoke "ws_off" (i32.const 40) (i32.const 50)) (i32.const -65496))
+(assert_return (invoke "ws_off" (i32.const 41) (i32.const 50)) (i32.const 3145770))
+(assert_return (invoke "ws_off" (i32.const 44) (i32.const 50)) (i32.const 2555949))
+(assert_return (invoke "ws_r" (i32.const 600) (i32.const 0) (i32.const 30)) (i32.const 7274501))
+(assert_return (invoke "ws_r" (i32.const -1) (i32.const 601) (i32.const 30)) (i32.const 7275102))
+(assert_return (invoke "ws_r" (i32.const 601) (i32.const -1) (i32.const 3)) (i32.const -4))
+(assert_return (invoke "ws_r" (i32.const 601) (i32.const -1) (i32.const 2)) (i32.const -3))
+(assert_trap (invoke "ws_r" (i32.const 65533) (i32.const 0) (i32.const 10)) "out of bounds memory access")
+(assert_return (invoke "ws_r" (i32.const 0) (i32.const 600) (i32.const 604)) (i32.const -605))
+(assert_return (invoke "digits" (i32.const 8) (i32.const 30)) (i32.const 131082))
+(assert_return (invoke "digits" (i32.const 9) (i32.const 30)) (i32.const 131082))
+(assert_return (invoke "digits" (i32.const 15) (i32.const 30)) (i32.const -1048561))
+(assert_return (invoke "digits" (i32.const 16) (i32.const 18)) (i32.const -5))
+(assert_return (invoke "digits" (i32.const 16) (i32.const 19)) (i32.const -6))
+(assert_return (invoke "digits" (i32.const 16) (i32.const 30)) (i32.const -1048557))
+(assert_return (invoke "digits" (i32.const 0) (i32.const 30)) (i32.const -1048576))
+(assert_return (invoke "dig" (i32.const 8) (i32.const 30)) (i32.const 4718602))
+(assert_return (invoke "dig" (i32.const 15) (i32.const 30)) (i32.const 15728655))
+(assert_return (invoke "dig" (i32.const 16) (i32.const 18)) (i32.const -5))
+(assert_return (invoke "dig" (i32.const 16) (i32.const 30)) (i32.const 15728659))
+(assert_return (invoke "dig" (i32.const -600) (i32.const 5)) (i32.const -600))
+(assert_return (invoke "dig" (i32.const 0) (i32.const 30)) (i32.const 15728640))
+(assert_return (invoke "dig" (i32.const 42) (i32.const 50)) (i32.const 655403))
+(assert_return (invoke "dig" (i32.const 43) (i32.const 50)) (i32.const 655403))
+(assert_return (invoke "dig" (i32.const 40) (i32.const 50)) (i32.const 14155816))
+;; the last white space before an 'x' is a space: $b = 1 << 23
+(assert_return (invoke "ws_b" (i32.const 0) (i32.const 30)) (i32.const -2147483643))
+;; \0b is in the range but not in the set: the bit test leaves with $b = 0
+(assert_return (invoke "ws_b" (i32.const 46) (i32.const 60)) (i32.const 46))
+(assert_return (invoke "ws_b" (i32.const 2) (i32.const 3)) (i32.const -4))
