@@ -1154,19 +1154,6 @@ uint16_t load8_branch_compare(uint16_t op, bool& two_slots) {
   }
 }
 
-// The compare-with-constant branch an add-and-branch (x_addbr_*_imm) makes on its sum, or 0.
-uint16_t addbr_compare(uint16_t op) {
-  switch (op) {
-#define X(name, get, rel)    \
-  case x_addbr_##name##_imm: \
-    return x_br_##name##_imm;
-    TG_I32_CMPS(X)
-#undef X
-    default:
-      return 0;
-  }
-}
-
 // The copy-loop form of memory copy `op` (see TG_COPY_LOOP), the bytes it copies and whether its
 // destination is a sum of two slots, or 0.
 uint16_t copy_loop(uint16_t op, uint32_t& bytes, bool& to_sum) {
@@ -1266,6 +1253,17 @@ uint16_t add_branch_variant(uint16_t br) {
     default:
       return 0;
   }
+}
+
+// The compare-with-constant branch an add-and-branch (x_addbr_*_imm) makes on its sum, or 0:
+// add_branch_variant the other way.
+uint16_t addbr_compare(uint16_t op) {
+#define X(name, get, rel)                                     \
+  if (op != 0 && add_branch_variant(x_br_##name##_imm) == op) \
+    return x_br_##name##_imm;
+  TG_I32_CMPS(X)
+#undef X
+  return 0;
 }
 
 // An add by a constant `is_inc` (imm) or of two slots, in the form a loop tail can take: the
@@ -3513,12 +3511,23 @@ L_x_inc_br_unless_poll:
   if (u32(A) == 0)
     TG_BACK_EDGE(u32(ip->imm));
   TG_FALL();
+  // Byte-scan loops (find_byte_scans): the loop's state, and the interruption check that stands
+  // for the back-edges' own.
+#define TG_SCAN_START()                                              \
+  const ByteScan& s = *reinterpret_cast<const ByteScan*>(ip->imm);   \
+  uint32_t i = u32(fp[s.index]);                                     \
+  const uint32_t base = s.two_slots ? u32(fp[s.base]) : s.offset;    \
+  const uint32_t bound = s.bound_const ? s.bound : u32(fp[s.limit]); \
+  uint32_t polls = 0
+#define TG_SCAN_POLL()                                                         \
+  do {                                                                         \
+    if ((++polls & 1023) == 0 && interrupt->load(std::memory_order_relaxed)) { \
+      fp[s.index] = i;                                                         \
+      TG_TRAP(interrupted);                                                    \
+    }                                                                          \
+  } while (0)
 L_x_scan_bytes : {
-  const ByteScan& s = *reinterpret_cast<const ByteScan*>(ip->imm);
-  uint32_t i = u32(fp[s.index]);
-  const uint32_t base = s.two_slots ? u32(fp[s.base]) : s.offset;
-  const uint32_t bound = s.bound_const ? s.bound : u32(fp[s.limit]);
-  uint32_t polls = 0;
+  TG_SCAN_START();
   uint8_t c;
   for (;;) {
     const uint64_t ea = u32(base + i);
@@ -3536,21 +3545,14 @@ L_x_scan_bytes : {
       ip = s.after;
       break;
     }
-    if ((++polls & 1023) == 0 && interrupt->load(std::memory_order_relaxed)) {
-      fp[s.index] = i;
-      TG_TRAP(interrupted);
-    }
+    TG_SCAN_POLL();
   }
   fp[s.index] = i;
   fp[s.byte] = c;
   TG_DISPATCH();
 }
 L_x_scan_load : {
-  const ByteScan& s = *reinterpret_cast<const ByteScan*>(ip->imm);
-  uint32_t i = u32(fp[s.index]);
-  const uint32_t base = s.two_slots ? u32(fp[s.base]) : s.offset;
-  const uint32_t bound = s.bound_const ? s.bound : u32(fp[s.limit]);
-  uint32_t polls = 0;
+  TG_SCAN_START();
   for (;;) {
     const uint64_t ea = uint64_t{u32(base + i)} + s.memarg;
     if (ea >= mem_size || s.action[mem[ea]] != 0)
@@ -3559,10 +3561,7 @@ L_x_scan_load : {
     if (s.less ? next >= bound : next == bound)
       break;  // this iteration is the last: it runs as it is
     i = next;
-    if ((++polls & 1023) == 0 && interrupt->load(std::memory_order_relaxed)) {
-      fp[s.index] = i;
-      TG_TRAP(interrupted);
-    }
+    TG_SCAN_POLL();
   }
   fp[s.index] = i;
   const uint64_t ea = uint64_t{u32(base + i)} + s.memarg;
@@ -3571,6 +3570,8 @@ L_x_scan_load : {
   fp[s.byte] = mem[ea];
   TG_NEXT();
 }
+#undef TG_SCAN_START
+#undef TG_SCAN_POLL
 #define X(name, get, rel)                                             \
   L_incp_##name##_imm : TG_INC();                                     \
   if (get(A) rel get(ip->imm))                                        \
