@@ -2704,9 +2704,11 @@ std::vector<uint32_t> Translator::compact() {
       // `c = m[p + q]; if (c rel k) goto out` (a byte scan): one instruction when the read has no
       // offset; the byte still goes to its slot.
       // br_if and br_unless compare with 0.
-      const uint16_t br = ops_[i + 1] == static_cast<uint16_t>(Op::br_if)       ? x_br_i32_ne_imm
-                          : ops_[i + 1] == static_cast<uint16_t>(Op::br_unless) ? x_br_i32_eq_imm
-                                                                                : ops_[i + 1];
+      uint16_t br = ops_[i + 1];
+      if (br == static_cast<uint16_t>(Op::br_if))
+        br = x_br_i32_ne_imm;
+      else if (br == static_cast<uint16_t>(Op::br_unless))
+        br = x_br_i32_eq_imm;
       if (const uint16_t lb = load8_branch(br, two_slots); lb != 0) {
         const Ins& ld = code[i];
         Ins merged = next;
