@@ -1137,21 +1137,15 @@ int taken_on_constant(uint16_t op, uint64_t v, uint64_t k) {
   }
 }
 
-// The compare-with-constant branch of byte-read-and-branch `op` (x_br_*_imm_ld8r or _ld8k), or 0.
-uint16_t load8_branch_compare(uint16_t op, bool& two_slots) {
-  switch (op) {
-#define X(name, get, rel)      \
-  case x_br_##name##_imm_ld8r: \
-    two_slots = true;          \
-    return x_br_##name##_imm;  \
-  case x_br_##name##_imm_ld8k: \
-    two_slots = false;         \
-    return x_br_##name##_imm;
-    TG_I32_CMPS(X)
-#undef X
-    default:
-      return 0;
-  }
+// How far the i32 loop tail `op` (`i += k; if (i != n)` or `i < n`, unsigned, n a constant or a
+// slot) steps its index, or 0 when `op` is not such a tail; `const_bound` says which form it is.
+int64_t index_step(uint16_t op, const Ins& tail, bool& const_bound) {
+  const_bound = op == x_incp_i32_ne_imm || op == x_incp_i32_lt_u_imm;
+  if (const_bound)
+    return static_cast<uint32_t>(tail.imm >> 32);
+  if (op == x_incp_i32_ne || op == x_incp_i32_lt_u)
+    return static_cast<int32_t>(tail.imm >> 32);
+  return 0;
 }
 
 // The copy-loop form of memory copy `op` (see TG_COPY_LOOP), the bytes it copies and whether its
@@ -1253,6 +1247,21 @@ uint16_t add_branch_variant(uint16_t br) {
     default:
       return 0;
   }
+}
+
+// The compare-with-constant branch of byte-read-and-branch `op` (x_br_*_imm_ld8r or _ld8k), or 0:
+// load8_branch the other way.
+uint16_t load8_branch_compare(uint16_t op, bool& two_slots) {
+  for (const bool two : {true, false}) {
+#define X(name, get, rel)                                      \
+  if (op != 0 && load8_branch(x_br_##name##_imm, two) == op) { \
+    two_slots = two;                                           \
+    return x_br_##name##_imm;                                  \
+  }
+    TG_I32_CMPS(X)
+#undef X
+  }
+  return 0;
 }
 
 // The compare-with-constant branch an add-and-branch (x_addbr_*_imm) makes on its sum, or 0:
@@ -2938,15 +2947,11 @@ void Translator::find_copy_loops() {
     const uint16_t loop = copy_loop(ops_[i], bytes, to_sum);
     const Ins& body = code[i];
     const Ins& edge = code[i + 1];
-    const uint16_t e = ops_[i + 1];
-    const bool imm_form = e == x_incp_i32_ne_imm || e == x_incp_i32_lt_u_imm;
-    if (loop == 0 || (!imm_form && e != x_incp_i32_ne && e != x_incp_i32_lt_u) ||
-        edge.d != -static_cast<int32_t>(sizeof(Ins)))
-      continue;
+    bool imm_form = false;
+    const int64_t step = index_step(ops_[i + 1], edge, imm_form);
     const int32_t index = edge.a;
-    const uint64_t step = imm_form ? static_cast<uint32_t>(edge.imm >> 32)
-                                   : static_cast<uint64_t>(static_cast<int32_t>(edge.imm >> 32));
-    if (step != bytes || body.d != index || (!imm_form && edge.b == index))
+    if (loop == 0 || edge.d != -static_cast<int32_t>(sizeof(Ins)) || step != bytes ||
+        body.d != index || (!imm_form && edge.b == index))
       continue;
     if (to_sum) {
       // fp[x] = fp[a] + fp[imm's low half], one of them the index and the other unchanged.
@@ -3001,11 +3006,10 @@ void Translator::find_byte_scans() {
     // The back-edge: the first `i += 1` loop tail within reach that jumps to the head.
     int64_t edge = -1;
     for (int64_t e = head + 1; e < std::min(n, head + 32) && edge < 0; ++e) {
-      const uint16_t op = ops_[static_cast<size_t>(e)];
-      const bool imm_form = op == x_incp_i32_lt_u_imm || op == x_incp_i32_ne_imm;
-      if ((imm_form || op == x_incp_i32_lt_u || op == x_incp_i32_ne) && jump(e) == head &&
-          (imm_form ? static_cast<uint32_t>(code[static_cast<size_t>(e)].imm >> 32) == 1
-                    : static_cast<int32_t>(code[static_cast<size_t>(e)].imm >> 32) == 1))
+      bool const_bound = false;
+      if (index_step(ops_[static_cast<size_t>(e)], code[static_cast<size_t>(e)], const_bound) ==
+              1 &&
+          jump(e) == head)
         edge = e;
     }
     if (edge < 0 || byte < 0)
