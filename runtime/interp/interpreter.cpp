@@ -191,6 +191,8 @@ struct ByteScan {
   uint32_t offset, bound;             ///< address constant; the bound when it is a constant
   uint32_t memarg;                    ///< x_scan_load: the read's offset (after the i32 sum)
   bool two_slots, bound_const, less;  ///< address index + base; bound in `bound`; i < n, not i != n
+  bool replay_previous;               ///< x_scan_load: the last two iterations run as they are
+  int32_t copy_to, copy_from;         ///< x_scan_load: the head's copy first, or -1
 };
 
 struct Compiled {
@@ -1207,6 +1209,26 @@ uint16_t copy_prefixed(uint16_t op, bool& in_imm) {
 #undef X
 #undef TG_IN_IMM_BX
 #undef TG_IN_IMM_BI
+    default:
+      return 0;
+  }
+}
+
+// copy_prefixed the other way: the handler `op` (a cp_* form) runs after its copy, or 0; the copy
+// is fp[to] = fp[from].
+uint16_t copy_prefix_base(uint16_t op, const Ins& in, int32_t& to, int32_t& from) {
+  switch (op) {
+#define TG_SOURCE_BX static_cast<int32_t>(in.x)
+#define TG_SOURCE_BI static_cast<int32_t>(in.imm >> 32)
+#define X(base, label, cls) \
+  case cp_##base:           \
+    to = in.b;              \
+    from = TG_SOURCE_##cls; \
+    return base;
+    TG_COPY_PREFIXED(X)
+#undef X
+#undef TG_SOURCE_BX
+#undef TG_SOURCE_BI
     default:
       return 0;
   }
@@ -2969,19 +2991,25 @@ void Translator::find_copy_loops() {
 }
 
 // A byte-scan loop: a byte read at the head, whose address is an i32 index (plus a slot or a
-// constant), then branches that depend on that byte alone, back to `i += 1; if (i < n)` (or `!=`)
-// jumping to the head. For each of the 256 byte values, what the branches do is worked out at
-// translation: on to the back-edge, or out of the loop at some instruction. The head then runs
-// the loop's iterations itself (unmetered code only: fall-through charges differ per path), and
-// the interruption flag is checked every 1024 iterations instead of at every back-edge.
+// constant), then branches that depend on that byte alone, back to a loop tail that jumps to the
+// head with the index one more: `i += 1; if (i < n)` (or `!=`), or `if (i < n)` after the body
+// wrote i. For each of the 256 byte values, what the branches do is worked out at translation: on
+// to the back-edge, or out of the loop at some instruction. The head then runs the loop's
+// iterations itself (unmetered code only: fall-through charges differ per path), and the
+// interruption flag is checked every 1024 iterations instead of at every back-edge.
 // - x_scan_bytes: the head reads and branches (x_br_*_imm_ld8r/_ld8k), the other branches only
 //   compare the byte with constants and write nothing, so the head leaves with the index and the
 //   byte set for the instruction that byte leads to.
-// - x_scan_load: the head is a plain byte read (i32.load8_u, _k, _r), and the branches may also
-//   compute from the byte into slots (range checks, bit tests, add-and-branch). The head skips
-//   the iterations that go on, then reads the last iteration's byte and runs that iteration's
-//   instructions as they are. So every slot an iteration that goes on writes must be written by
-//   every iteration, whichever way it goes, before it leaves the loop.
+// - x_scan_load: the head is a plain byte read (i32.load8_u, _k, _r, or _k after a copy), and the
+//   body may also write slots: from the byte (range checks, bit tests, add-and-branch), or copies
+//   and sums of the index (LLVM's phi copies, `j = i; ...; i = j + 1`). The head skips the
+//   iterations that go on, then runs the rest as they are, from one of two places:
+//   - the last iteration, when every slot an iteration that goes on writes holds a value worked
+//     out from the byte and is written by every iteration, whichever way it goes, before it
+//     leaves the loop;
+//   - otherwise the one before the last (replay_previous), when what an iteration that goes on
+//     leaves in each slot it writes depends on the index and the byte alone: that iteration
+//     then sets them all as the skipped ones would have.
 void Translator::find_byte_scans() {
   if (metered_)
     return;
@@ -2991,7 +3019,11 @@ void Translator::find_byte_scans() {
     return pos + code[static_cast<size_t>(pos)].d / static_cast<int32_t>(sizeof(Ins));
   };
   for (int64_t head = 0; head < n; ++head) {
-    const uint16_t head_op = ops_[static_cast<size_t>(head)];
+    const Ins& h = code[static_cast<size_t>(head)];
+    uint16_t head_op = ops_[static_cast<size_t>(head)];
+    int32_t copy_to = -1, copy_from = -1;
+    if (head_op == cp_x_i32_load8_u_k)
+      head_op = copy_prefix_base(head_op, h, copy_to, copy_from);
     bool two_slots = false;
     const uint16_t head_cmp = load8_branch_compare(head_op, two_slots);
     const bool replay = head_cmp == 0;
@@ -3001,61 +3033,86 @@ void Translator::find_byte_scans() {
           head_op != static_cast<uint16_t>(Op::i32_load8_u))
         continue;
     }
-    const Ins& h = code[static_cast<size_t>(head)];
     const int32_t byte = replay ? h.d : two_slots ? static_cast<int32_t>(h.imm >> 32) : h.b;
-    // The back-edge: the first `i += 1` loop tail within reach that jumps to the head.
+    // The back-edge: the first loop tail within reach that jumps to the head; an incp tail steps
+    // the index itself, a brp tail compares what the body left in it.
     int64_t edge = -1;
+    bool steps = false, const_bound = false, less = false;
     for (int64_t e = head + 1; e < std::min(n, head + 32) && edge < 0; ++e) {
-      bool const_bound = false;
-      if (index_step(ops_[static_cast<size_t>(e)], code[static_cast<size_t>(e)], const_bound) ==
-              1 &&
-          jump(e) == head)
+      const uint16_t op = ops_[static_cast<size_t>(e)];
+      const Ins& tail = code[static_cast<size_t>(e)];
+      if (index_step(op, tail, const_bound) == 1 && jump(e) == head) {
         edge = e;
+        steps = true;
+        less = op == x_incp_i32_lt_u_imm || op == x_incp_i32_lt_u;
+      } else if ((op == x_brp_i32_lt_u || op == x_brp_i32_lt_u_imm || op == x_brp_i32_ne ||
+                  op == x_brp_i32_ne_imm) &&
+                 jump(e) == head) {
+        edge = e;
+        const_bound = op == x_brp_i32_lt_u_imm || op == x_brp_i32_ne_imm;
+        less = op == x_brp_i32_lt_u || op == x_brp_i32_lt_u_imm;
+      }
     }
     if (edge < 0 || byte < 0)
       continue;
     const Ins& e = code[static_cast<size_t>(edge)];
-    const uint16_t edge_op = ops_[static_cast<size_t>(edge)];
+    const int32_t index = e.a;
     auto scan = std::make_unique<ByteScan>();
-    scan->index = e.a;
+    scan->index = index;
     scan->byte = byte;
     scan->two_slots = two_slots;
-    scan->bound_const = edge_op == x_incp_i32_lt_u_imm || edge_op == x_incp_i32_ne_imm;
-    scan->less = edge_op == x_incp_i32_lt_u_imm || edge_op == x_incp_i32_lt_u;
-    scan->limit = scan->bound_const ? 0 : e.b;
+    scan->bound_const = const_bound;
+    scan->less = less;
+    scan->limit = const_bound ? 0 : e.b;
     scan->bound = static_cast<uint32_t>(e.imm);
     scan->after = code.data() + edge + 1;
     scan->memarg = replay ? h.x : 0;
     scan->offset = 0;
+    scan->copy_to = copy_to;
+    scan->copy_from = copy_from;
     if (two_slots) {
-      scan->base = h.a == e.a ? h.b : h.b == e.a ? h.a : -1;
+      scan->base = h.a == index ? h.b : h.b == index ? h.a : -1;
     } else {
-      scan->base = h.a == e.a ? 0 : -1;
+      scan->base = h.a == index ? 0 : -1;
       if (head_op != static_cast<uint16_t>(Op::i32_load8_u))
         scan->offset = static_cast<uint32_t>(h.imm);
     }
-    if (scan->base < 0 || byte == e.a || (two_slots && byte == scan->base) ||
-        (!scan->bound_const && (scan->limit == byte || scan->limit == e.a)))
+    const auto invariant = [&](int32_t slot) {
+      return slot == index || (two_slots && slot == scan->base) ||
+             (!const_bound && slot == scan->limit);
+    };
+    if (scan->base < 0 || invariant(byte) || (!const_bound && scan->limit == index) ||
+        (copy_to >= 0 && (invariant(copy_to) || copy_to == byte)))
       continue;
-    // Where each byte value goes, following the slots it determines (at most 8).
+    // Where each byte value goes, following the slots it writes (at most 12): what each holds
+    // is unknown, a constant worked out from the byte, or the index at the iteration's start
+    // plus a constant.
+    enum : uint8_t { kUnknown, kKnown, kIndex };
     int64_t exits[16];
     size_t exit_count = 1;
     bool ok = true;
-    uint64_t going_on = 0;        // slots (bits over `slots`) an iteration that goes on writes
-    uint64_t every_path = ~0ull;  // slots every iteration writes before it leaves
-    int32_t slots[8] = {byte};
+    bool from_byte_only = copy_to < 0;  // every write is a constant worked out from the byte
+    bool from_index = true;  // an iteration that goes on leaves only known or index-based values
+    uint64_t going_on = 0;   // slots (bits over `slots`) an iteration that goes on writes
+    uint64_t every_path = ~0ull;      // slots every iteration writes before it leaves
+    uint64_t every_going_on = ~0ull;  // slots every iteration that goes on writes
+    int32_t slots[12] = {byte};
     size_t slot_count = 1;
     for (uint32_t v = 0; v < 256 && ok; ++v) {
-      uint64_t values[8] = {v};
-      uint64_t known = 1, written = 1;
-      const auto find = [&](int32_t slot) -> int {
+      uint8_t kinds[12] = {kKnown};
+      uint64_t values[12] = {v};
+      uint64_t set = 1, written = 1;  // slots this path gave a value; those not popped
+      const auto read = [&](int32_t slot, uint64_t& value) -> uint8_t {
+        value = 0;
         for (size_t k = 0; k < slot_count; ++k)
-          if (slots[k] == slot)
-            return (known >> k & 1) != 0 ? static_cast<int>(k) : -1;
-        return -1;
+          if (slots[k] == slot && (set >> k & 1) != 0) {
+            value = values[k];
+            return kinds[k];
+          }
+        return slot == index ? kIndex : kUnknown;
       };
       // (A branch's own operand on the stack, which it pops, is dead once it has branched.)
-      const auto write = [&](int32_t slot, uint64_t value, bool popped = false) {
+      const auto write = [&](int32_t slot, uint8_t kind, uint64_t value, bool popped = false) {
         size_t k = 0;
         while (k < slot_count && slots[k] != slot)
           ++k;
@@ -3064,50 +3121,79 @@ void Translator::find_byte_scans() {
             return false;
           slots[slot_count++] = slot;
         }
+        kinds[k] = kind;
         values[k] = value;
-        known |= uint64_t{1} << k;
-        if (!popped)
+        set |= uint64_t{1} << k;
+        if (!popped) {
           written |= uint64_t{1} << k;
+          from_byte_only = from_byte_only && kind == kKnown;
+        }
         return true;
       };
+      if (copy_to >= 0) {
+        uint64_t value = 0;
+        const uint8_t kind = read(copy_from, value);
+        ok = write(copy_to, kind, value);
+      }
       int64_t pos = replay ? head + 1
                     : taken_on_constant(head_cmp, v, two_slots ? h.imm : h.imm >> 32) != 0
                         ? jump(head)
                         : head + 1;
-      int steps = 0;
-      for (;;) {
-        if (pos == edge || pos == head || pos < 0 || pos >= n || ++steps > 32) {
+      int walked = 0;
+      for (; ok;) {
+        if (pos == edge || pos == head || pos < 0 || pos >= n || ++walked > 32) {
           ok = pos == edge;  // a path back to the head but not through the back-edge, or one
           break;             // that runs on, is left alone
         }
-        const uint16_t op = ops_[static_cast<size_t>(pos)];
+        uint16_t op = ops_[static_cast<size_t>(pos)];
         const Ins& in = code[static_cast<size_t>(pos)];
-        const int a = find(in.a), b = find(in.b);
-        int t = a >= 0 ? taken_on_constant(op, values[a], in.imm) : -1;
-        if (t < 0 && a >= 0 &&
+        int32_t to = -1, from = -1;
+        if (const uint16_t base = replay ? copy_prefix_base(op, in, to, from) : 0; base != 0) {
+          uint64_t value = 0;
+          const uint8_t kind = read(from, value);
+          ok = write(to, kind, value);
+          op = base;
+        }
+        uint64_t va = 0, vb = 0;
+        const bool a = ok && read(in.a, va) == kKnown;
+        const bool b = ok && read(in.b, vb) == kKnown;
+        int t = a ? taken_on_constant(op, va, in.imm) : -1;
+        if (t < 0 && a &&
             (op == static_cast<uint16_t>(Op::br_if) ||
              op == static_cast<uint16_t>(Op::br_unless))) {
-          t = (u32(values[a]) != 0) == (op == static_cast<uint16_t>(Op::br_if)) ? 1 : 0;
-        } else if (t < 0 && replay) {
+          t = (u32(va) != 0) == (op == static_cast<uint16_t>(Op::br_if)) ? 1 : 0;
+        } else if (t < 0 && replay && ok) {
           // Branches that also write a slot computed from known ones (as their handlers do).
-          if (const uint16_t cmp = addbr_compare(op); cmp != 0 && a >= 0) {
-            const uint64_t sum = u32(values[a] + static_cast<uint32_t>(in.imm >> 32));
-            ok = write(in.b, sum);
+          if (const uint16_t cmp = addbr_compare(op); cmp != 0 && a) {
+            const uint64_t sum = u32(va + static_cast<uint32_t>(in.imm >> 32));
+            ok = write(in.b, kKnown, sum);
             t = taken_on_constant(cmp, sum, in.imm);
-          } else if (op == x_br_unless_bit && b >= 0) {
-            const uint32_t bit = (static_cast<uint32_t>(in.imm) << (values[b] & 31)) &
-                                 static_cast<uint32_t>(in.imm >> 32);
-            ok = write(in.a, bit, in.a >= static_cast<int32_t>(fc_.local_slots));
+          } else if (op == x_br_unless_bit && b) {
+            const uint32_t bit =
+                (static_cast<uint32_t>(in.imm) << (vb & 31)) & static_cast<uint32_t>(in.imm >> 32);
+            ok = write(in.a, kKnown, bit, in.a >= static_cast<int32_t>(fc_.local_slots));
             t = bit == 0 ? 1 : 0;
-          } else if (op == x_br_gt_u_add_and && a >= 0) {
-            const uint32_t masked = (u32(values[a]) + static_cast<uint32_t>(in.imm)) &
+          } else if (op == x_br_gt_u_add_and && a) {
+            const uint32_t masked = (u32(va) + static_cast<uint32_t>(in.imm)) &
                                     static_cast<uint32_t>((in.imm >> 32) & 0xFFFF);
-            ok = write(in.b, masked);
+            ok = write(in.b, kKnown, masked);
             t = masked > static_cast<uint32_t>(in.imm >> 48) ? 1 : 0;
+          } else if (op == x_copy || op == x_copy2 || op == imm_variant(Op::i32_add)) {
+            // Moves and steps of the index or of a known value (i32 sums wrap at 32 bits).
+            uint64_t value = 0;
+            uint8_t kind = read(in.a, value);
+            const bool add = op == imm_variant(Op::i32_add);
+            ok = write(in.d, kind, add && kind != kUnknown ? u32(value + in.imm) : value);
+            if (op == x_copy2) {
+              kind = read(static_cast<int32_t>(in.x), value);
+              ok = ok && write(in.b, kind, value);
+            }
+            ++pos;
+            continue;
           }
-          if (!ok)
-            break;
         }
+        if (!ok)
+          break;
         if (t >= 0)
           pos = t != 0 ? jump(pos) : pos + 1;
         else if (op == static_cast<uint16_t>(Op::br))
@@ -3119,7 +3205,14 @@ void Translator::find_byte_scans() {
         break;
       every_path &= written;
       if (pos == edge) {
+        // The tail must see the index one more than at the iteration's start (incp adds it).
+        uint64_t at_edge = 0;
+        ok = read(index, at_edge) == kIndex && at_edge == (steps ? 0u : 1u);
+        for (size_t k = 0; k < slot_count; ++k)
+          if ((written >> k & 1) != 0 && kinds[k] == kUnknown)
+            from_index = false;
         going_on |= written;
+        every_going_on &= written;
         scan->action[v] = 0;
         continue;
       }
@@ -3135,14 +3228,16 @@ void Translator::find_byte_scans() {
       }
       scan->action[v] = static_cast<uint8_t>(k);
     }
-    // The index, the base and the bound stay as they are; the writes of the iterations skipped
-    // are all made again by the one that runs as it is (x_scan_bytes has no writes to skip).
+    // The index is written only as the tail expects; the base and the bound stay as they are.
     for (size_t k = 0; k < slot_count && ok; ++k)
-      ok = slots[k] != e.a && (!two_slots || slots[k] != scan->base) &&
-           (scan->bound_const || slots[k] != scan->limit);
+      ok = slots[k] == index ? replay : !invariant(slots[k]);
     // (A loop that no byte value goes on in is left as it is.)
-    if (!ok || going_on == 0 || (going_on & ~every_path) != 0 || (!replay && slot_count != 1))
+    if (!ok || going_on == 0 || (!replay && slot_count != 1))
       continue;
+    const bool last_only = from_byte_only && (going_on & ~every_path) == 0;
+    if (replay && !last_only && (!from_index || going_on != every_going_on))
+      continue;
+    scan->replay_previous = replay && !last_only;
     for (size_t k = 1; k < exit_count; ++k)
       scan->exits[k] = code.data() + exits[k];
     const uint16_t scan_op = replay ? x_scan_load : x_scan_bytes;
@@ -3559,6 +3654,7 @@ L_x_scan_bytes : {
 }
 L_x_scan_load : {
   TG_SCAN_START();
+  const uint32_t first = i;
   for (;;) {
     const uint64_t ea = uint64_t{u32(base + i)} + s.memarg;
     if (ea >= mem_size || s.action[mem[ea]] != 0)
@@ -3569,7 +3665,11 @@ L_x_scan_load : {
     i = next;
     TG_SCAN_POLL();
   }
+  if (s.replay_previous && i != first)
+    i = u32(i - 1);
   fp[s.index] = i;
+  if (s.copy_to >= 0)
+    fp[s.copy_to] = fp[s.copy_from];
   const uint64_t ea = uint64_t{u32(base + i)} + s.memarg;
   if (ea >= mem_size)
     TG_TRAP(memory_out_of_bounds);
