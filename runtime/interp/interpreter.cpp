@@ -542,6 +542,8 @@ enum XOp : uint16_t {
   x_f64_madd2_rmw,        ///< m[u32(fp[d])] += y * m[u32(fp[b])], fp[x] = i32 fp[d] + imm low half,
                           ///< m[fp[x]] += y * m[u32(fp[b] + imm high half)], y = fp[a] (f64)
   x_f64_rmw_sub_mul,      ///< m[u32(fp[d]) + x] -= fp[a] * fp[b] (f64)
+  x_f64_madd2_loop,       ///< x_f64_madd2_rmw, x_add2_i32 and a counted back-edge to it, run
+                          ///< as a whole loop (see find_copy_loops)
   x_const,                ///< fp[d] = imm
   x_move,                 ///< fp[d .. d+b) = fp[a .. a+b), d < a
   x_ret1,                 ///< return the one slot fp[a]
@@ -661,6 +663,7 @@ const char* handler_name(uint16_t op) {
                                        "x_f64_k_div_mul_sqrt",
                                        "x_f64_madd2_rmw",
                                        "x_f64_rmw_sub_mul",
+                                       "x_f64_madd2_loop",
                                        "x_const",
                                        "x_move",
                                        "x_ret1",
@@ -2988,6 +2991,28 @@ void Translator::find_copy_loops() {
     code[i].h = h_[loop];
     ops_[i] = loop;
   }
+  // `c[j] += y * b[j]` unrolled by two, its two addresses moved on by constants, then its counted
+  // back-edge, every slot distinct (the loop keeps the addresses and the index in registers).
+  for (size_t i = 0; i + 2 < code.size(); ++i) {
+    const Ins& body = code[i];
+    const Ins& bump = code[i + 1];
+    const Ins& tail = code[i + 2];
+    bool const_bound = false;
+    const bool counts_down = ops_[i + 2] == x_inc_br_if_poll;
+    if (ops_[i] != x_f64_madd2_rmw || ops_[i + 1] != x_add2_i32 ||
+        (index_step(ops_[i + 2], tail, const_bound) == 0 && !counts_down) ||
+        tail.d != -2 * static_cast<int32_t>(sizeof(Ins)) || bump.d != body.d || bump.a != body.d ||
+        bump.b != body.b || static_cast<int32_t>(bump.x) != body.b)
+      continue;
+    std::vector<int32_t> slots = {body.d, body.b, static_cast<int32_t>(body.x), body.a, tail.a};
+    if (!counts_down && !const_bound)
+      slots.push_back(tail.b);
+    std::sort(slots.begin(), slots.end());
+    if (std::adjacent_find(slots.begin(), slots.end()) != slots.end())
+      continue;
+    code[i].h = h_[x_f64_madd2_loop];
+    ops_[i] = x_f64_madd2_loop;
+  }
 }
 
 // A byte-scan loop: a byte read at the head, whose address is an i32 index (plus a slot or a
@@ -3368,12 +3393,12 @@ template <bool Metering>
       &&L_x_i32_xrot2, &&L_x_i32_xrot3, &&L_x_i32_xrot1_shr, &&L_x_i32_xrot2_shr,
       &&L_x_f64_madd_rmw, &&L_x_f64_mul3_add_rmw, &&L_x_f64_mul3_add_rmw_at, &&L_x_f64_mul3_sub_rmw,
       &&L_x_f64_madd_rmw_at, &&L_x_f64_acc_mulk_a, &&L_x_f64_rmw_add_mul, &&L_x_f64_mul_sqrt,
-      &&L_x_f64_k_div_mul_sqrt, &&L_x_f64_madd2_rmw, &&L_x_f64_rmw_sub_mul, &&L_x_const, &&L_x_move,
-      &&L_x_ret1, &&L_x_add2_i32, &&L_x_i32_add_and_imm, &&L_x_i32_shl_rk_and_imm, &&L_x_call_local,
-      &&L_x_call_local_add, &&L_x_jmp_poll, &&L_x_copy4_jmp_poll, &&L_x_copy8_jmp_poll,
-      &&L_x_br_unless_bit, &&L_x_br_gt_u_add_and, &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll,
-      &&L_x_br_if_poll, &&L_x_br_unless_poll, &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll,
-      &&L_x_scan_bytes, &&L_x_scan_load,
+      &&L_x_f64_k_div_mul_sqrt, &&L_x_f64_madd2_rmw, &&L_x_f64_rmw_sub_mul, &&L_x_f64_madd2_loop,
+      &&L_x_const, &&L_x_move, &&L_x_ret1, &&L_x_add2_i32, &&L_x_i32_add_and_imm,
+      &&L_x_i32_shl_rk_and_imm, &&L_x_call_local, &&L_x_call_local_add, &&L_x_jmp_poll,
+      &&L_x_copy4_jmp_poll, &&L_x_copy8_jmp_poll, &&L_x_br_unless_bit, &&L_x_br_gt_u_add_and,
+      &&L_x_add32_jmp_poll, &&L_x_add64_jmp_poll, &&L_x_br_if_poll, &&L_x_br_unless_poll,
+      &&L_x_inc_br_if_poll, &&L_x_inc_br_unless_poll, &&L_x_scan_bytes, &&L_x_scan_load,
 #define X(name, get, rel) &&L_incp_##name, &&L_addp_##name,
       TG_INT_CMPS(X)
 #undef X
@@ -4016,29 +4041,88 @@ L_x_f64_k_div_mul_sqrt : {
   D = bits(f64(ip->imm) / (f64(A) * f64(root)));
   TG_NEXT();
 }
-L_x_f64_madd2_rmw : {
-  // Two steps of `c[j] += y * b[j]` unrolled by two: x_f64_madd_rmw, then x_f64_madd_rmw_at on
-  // the next element, in that order (the second may read what the first wrote).
-  const double y = f64(A);
-  const uint64_t c0 = u32(D), b0 = u32(B);
-  if (c0 + sizeof(double) > mem_size || b0 + sizeof(double) > mem_size)
-    TG_TRAP(memory_out_of_bounds);
-  uint64_t c, m;
-  std::memcpy(&c, mem + c0, sizeof c);
-  std::memcpy(&m, mem + b0, sizeof m);
-  uint64_t r = bits(f64(c) + y * f64(m));
-  std::memcpy(mem + c0, &r, sizeof r);
-  const uint32_t at = u32(D + static_cast<uint32_t>(ip->imm));
-  fp[static_cast<int32_t>(ip->x)] = at;
-  const uint64_t b1 = u32(B + (ip->imm >> 32));
-  if (uint64_t{at} + sizeof(double) > mem_size || b1 + sizeof(double) > mem_size)
-    TG_TRAP(memory_out_of_bounds);
-  std::memcpy(&c, mem + at, sizeof c);
-  std::memcpy(&m, mem + b1, sizeof m);
-  r = bits(f64(c) + y * f64(m));
-  std::memcpy(mem + at, &r, sizeof r);
+// Two steps of `c[j] += y * b[j]` unrolled by two: x_f64_madd_rmw, then x_f64_madd_rmw_at on
+// the next element, in that order (the second may read what the first wrote).
+#define TG_F64_MADD2(d, a, b, x, imm)                                               \
+  do {                                                                              \
+    const double y = f64(fp[a]);                                                    \
+    const uint64_t c0 = u32(fp[d]), b0 = u32(fp[b]);                                \
+    if (c0 + sizeof(double) > mem_size || b0 + sizeof(double) > mem_size)           \
+      TG_TRAP(memory_out_of_bounds);                                                \
+    uint64_t c, m;                                                                  \
+    std::memcpy(&c, mem + c0, sizeof c);                                            \
+    std::memcpy(&m, mem + b0, sizeof m);                                            \
+    uint64_t r = bits(f64(c) + y * f64(m));                                         \
+    std::memcpy(mem + c0, &r, sizeof r);                                            \
+    const uint32_t at = u32(fp[d] + static_cast<uint32_t>(imm));                    \
+    fp[x] = at;                                                                     \
+    const uint64_t b1 = u32(fp[b] + ((imm) >> 32));                                 \
+    if (uint64_t{at} + sizeof(double) > mem_size || b1 + sizeof(double) > mem_size) \
+      TG_TRAP(memory_out_of_bounds);                                                \
+    std::memcpy(&c, mem + at, sizeof c);                                            \
+    std::memcpy(&m, mem + b1, sizeof m);                                            \
+    r = bits(f64(c) + y * f64(m));                                                  \
+    std::memcpy(mem + at, &r, sizeof r);                                            \
+  } while (0)
+L_x_f64_madd2_rmw:
+  TG_F64_MADD2(ip->d, ip->a, ip->b, static_cast<int32_t>(ip->x), ip->imm);
   TG_NEXT();
+L_x_f64_madd2_loop : {
+  // ip[0] x_f64_madd2_rmw, ip[1] the x_add2_i32 that moves its two addresses on, ip[2] the
+  // counted back-edge to ip[0], all their slots distinct (find_copy_loops): the three run here,
+  // one iteration after another, with the same memory accesses, fuel, interruption checks and
+  // traps as their handlers, but without dispatching between them and with the addresses and
+  // the index in registers. The slots get their last values when the loop ends; a trap ends
+  // the call, and nothing reads them after it.
+  const double y = f64(A);
+  const int32_t to = ip->d, from = ip->b, second = static_cast<int32_t>(ip->x);
+  const auto to_next = static_cast<uint32_t>(ip->imm),
+             from_next = static_cast<uint32_t>(ip->imm >> 32);
+  const auto to_step = static_cast<uint32_t>(ip[1].imm),
+             from_step = static_cast<uint32_t>(ip[1].imm >> 32);
+  ip += 2;
+  // The tail: `i += k` then `i != n` or `i < n` (incp, n a slot or a constant), or `i != 0`
+  // (x_inc_br_if_poll); its step is imm's high half in every form.
+  const void* const form = ip->h;
+  const bool counts_down = form == &&L_x_inc_br_if_poll;
+  const bool const_bound = form == &&L_incp_i32_ne_imm || form == &&L_incp_i32_lt_u_imm;
+  const bool less = form == &&L_incp_i32_lt_u || form == &&L_incp_i32_lt_u_imm;
+  const uint32_t bound = counts_down ? 0 : const_bound ? static_cast<uint32_t>(ip->imm) : u32(B);
+  const uint64_t cost = const_bound ? static_cast<uint32_t>(ip->b) : static_cast<uint32_t>(ip->imm);
+  const auto step = static_cast<uint32_t>(ip->imm >> 32);
+  uint32_t c0 = u32(fp[to]), b0 = u32(fp[from]), i = u32(A), at = 0;
+  for (;;) {
+    if (uint64_t{c0} + sizeof(double) > mem_size || uint64_t{b0} + sizeof(double) > mem_size)
+      TG_TRAP(memory_out_of_bounds);
+    uint64_t c, m;
+    std::memcpy(&c, mem + c0, sizeof c);
+    std::memcpy(&m, mem + b0, sizeof m);
+    uint64_t r = bits(f64(c) + y * f64(m));
+    std::memcpy(mem + c0, &r, sizeof r);
+    at = c0 + to_next;
+    const uint32_t b1 = b0 + from_next;
+    if (uint64_t{at} + sizeof(double) > mem_size || uint64_t{b1} + sizeof(double) > mem_size)
+      TG_TRAP(memory_out_of_bounds);
+    std::memcpy(&c, mem + at, sizeof c);
+    std::memcpy(&m, mem + b1, sizeof m);
+    r = bits(f64(c) + y * f64(m));
+    std::memcpy(mem + at, &r, sizeof r);
+    c0 += to_step;
+    b0 += from_step;
+    i += step;
+    if (less ? i >= bound : i == bound)
+      break;
+    TG_CHARGE(cost);
+    if (interrupt->load(std::memory_order_relaxed))
+      TG_TRAP(interrupted);
+  }
+  fp[to] = c0;
+  fp[from] = b0;
+  fp[second] = at;
+  A = i;
+  TG_FALL();
 }
+#undef TG_F64_MADD2
 L_x_f64_madd_rmw : {
   const uint64_t ea = uint64_t{u32(D)} + ip->x;
   if (ea + sizeof(double) > mem_size)

@@ -230,6 +230,78 @@ TEST_P(FuelTest, CopyLoopChargesEveryIterationAndStopsAtTheSameByte) {
   }
 }
 
+// `c[j] += y * b[j]` unrolled by two with its counted back-edge, which the interpreter runs as one
+// instruction looping by itself (x_f64_madd2_loop). Loop body: 9 units for the first element's
+// store, 4 for `c2 = c + 8`, 11 for the second element's store, 4 + 4 to move c and b on, and
+// local.get, i32.const, i32.add, local.tee, local.get, i32.ne, br_if = 39 units an iteration of
+// two elements; the block after it (local.get, drop) 2 units.
+constexpr std::string_view kAxpyLoop = R"((module
+  (memory 1)
+  (func (export "axpy") (param $c i32) (param $b i32) (param $n i32) (param $y f64)
+    (local $j i32) (local $c2 i32)
+    (loop $l
+      (f64.store (local.get $c)
+        (f64.add (f64.load (local.get $c)) (f64.mul (local.get $y) (f64.load (local.get $b)))))
+      (local.set $c2 (i32.add (local.get $c) (i32.const 8)))
+      (f64.store (local.get $c2)
+        (f64.add (f64.load (local.get $c2))
+                 (f64.mul (local.get $y) (f64.load (i32.add (local.get $b) (i32.const 8))))))
+      (local.set $c (i32.add (local.get $c) (i32.const 16)))
+      (local.set $b (i32.add (local.get $b) (i32.const 16)))
+      (br_if $l (i32.ne (local.tee $j (i32.add (local.get $j) (i32.const 2))) (local.get $n))))
+    (drop (local.get $n)))
+  (func (export "fill") (param $at i32) (param $n i32)
+    (loop $l
+      (f64.store (local.get $at) (f64.const 1))
+      (local.set $at (i32.add (local.get $at) (i32.const 8)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  (func (export "peek") (param i32) (result f64) (f64.load (local.get 0)))
+))";
+
+TEST_P(FuelTest, AxpyLoopChargesEveryIterationAndStopsAtTheSameElement) {
+  constexpr uint32_t kC = 1024, kB = 32768, kIterations = 1000;
+  const auto run = [&](uint64_t fuel, double* at_stop, uint32_t stop) {
+    Guest g(kAxpyLoop);
+    EXPECT_TRUE(
+        g.run("fill", {Value::make_i32(kB), Value::make_i32(2 * kIterations)}, std::nullopt).ok());
+    CallResult r = g.run("axpy",
+                         {Value::make_i32(kC), Value::make_i32(kB),
+                          Value::make_i32(2 * kIterations), Value::make_f64(2.0)},
+                         fuel);
+    for (uint32_t k = 0; k < 2; ++k) {
+      CallResult peek = g.run("peek", {Value::make_i32(kC + 8 * (stop + k))}, std::nullopt);
+      at_stop[k] = peek.ok() ? peek.values[0].f64() : -1;
+    }
+    return r;
+  };
+  double seen[2];
+  // Fuel for every iteration but the last: the last one's back-edge is refused.
+  CallResult r = run(uint64_t{39} * kIterations - 1, seen, 2 * kIterations - 3);
+  EXPECT_TRUE(out_of_fuel(r));
+  EXPECT_EQ(r.fuel_left, 38u);
+  EXPECT_EQ(seen[0], 2.0);  // the last element of the iteration before
+  EXPECT_EQ(seen[1], 0.0);  // the first of the one refused
+  // Fuel for 300 iterations and 7 units over.
+  r = run(uint64_t{39} * 300 + 7, seen, 599);
+  EXPECT_TRUE(out_of_fuel(r));
+  EXPECT_EQ(r.fuel_left, 7u);
+  EXPECT_EQ(seen[0], 2.0);
+  EXPECT_EQ(seen[1], 0.0);
+  // All of the loop but not the block after it: every element written, then the trap.
+  r = run(uint64_t{39} * kIterations + 1, seen, 2 * kIterations - 2);
+  EXPECT_TRUE(out_of_fuel(r));
+  EXPECT_EQ(r.fuel_left, 1u);
+  EXPECT_EQ(seen[0], 2.0);
+  EXPECT_EQ(seen[1], 2.0);
+  // Exactly enough, and more.
+  r = run(uint64_t{39} * kIterations + 2, seen, 0);
+  EXPECT_TRUE(r.ok()) << (r.trap ? r.trap->message() : "");
+  EXPECT_EQ(r.fuel_left, 0u);
+  r = run(uint64_t{39} * kIterations + 7, seen, 0);
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.fuel_left, 5u);
+}
+
 TEST_P(FuelTest, InterruptStopsAnInfiniteLoopPromptly) {
   // Every shape of back-edge: the interpreter drops a loop header's own check when each branch
   // back checks for itself, and keeps it for those that do not (br_table). Each loop comes
