@@ -618,7 +618,7 @@ enum XOp : uint16_t {
 #define X(fam, w, op1, op2) x_##fam##_##w##_##op1##_##op2,
                                   TG_CHAIN_BINOPS(X)
 #undef X
-#define X(name, T) x_##name##_bump, x_##name##_k_bump, x_##name##_c_bump,
+#define X(name, T) x_##name##_bump, x_##name##_k_bump, x_##name##_c_bump, x_##name##_c_bump_loop,
                                       TG_STORES(X)
 #undef X
 #define X(copy, bytes) copy##_to_sum, copy##_loop, copy##_to_sum_loop,
@@ -734,7 +734,7 @@ const char* handler_name(uint16_t op) {
 #define X(fam, w, op1, op2) #fam "_" #w "_" #op1 "_then_" #op2,
                                                                        TG_CHAIN_BINOPS(X)
 #undef X
-#define X(name, T) #name "_bump", #name "_k_bump", #name "_c_bump",
+#define X(name, T) #name "_bump", #name "_k_bump", #name "_c_bump", #name "_c_bump_loop",
                                                                            TG_STORES(X)
 #undef X
 #define X(copy, bytes) #copy "_to_sum", #copy "_loop", #copy "_to_sum_loop",
@@ -1022,6 +1022,106 @@ uint16_t store_bump(uint16_t op) {
       return 0;
   }
 }
+
+// The whole-loop form of constant store `op` with its address bump (x_*_c_bump), or 0.
+uint16_t store_bump_loop(uint16_t op) {
+  switch (op) {
+#define X(name, T)        \
+  case x_##name##_c_bump: \
+    return x_##name##_c_bump_loop;
+    TG_STORES(X)
+#undef X
+    default:
+      return 0;
+  }
+}
+
+// The back-edge of a loop that a whole-loop handler (x_f64_madd2_loop, x_*_c_bump_loop) runs by
+// itself: `i += k` or `i += fp[s]`, then `i rel n` for any integer relation (incp, addp, incp with
+// a constant bound) or `i != 0` (x_inc_br_if_poll), jumping back by `back` bytes. Its handler tells
+// the form; the loop keeps i in a register and steps it as the handler would.
+struct CountedTail {
+  enum Relation : uint8_t {
+#define X(name, get, rel) name,
+    TG_INT_CMPS(X)
+#undef X
+  };
+  int32_t index = -1;       ///< the slot stepped
+  int32_t step_slot = -1;   ///< addp: the slot added, else -1 (the step is `step`)
+  int32_t bound_slot = -1;  ///< the bound's slot, or -1 (the bound is `bound`)
+  uint64_t step = 0, bound = 0, cost = 0;
+  Relation relation = i32_ne;
+  bool wide = false;  ///< i64: the index wraps at 64 bits, not 32
+
+  // Reads the step and the bound from their slots, which the loop does not write.
+  void start(const uint64_t* fp) {
+    if (step_slot >= 0)
+      step = fp[step_slot];
+    if (bound_slot >= 0)
+      bound = fp[bound_slot];
+  }
+  // The index after one more step.
+  uint64_t next(uint64_t i) const {
+    return wide ? i + step : u32(i + step);
+  }
+  // Whether the back-edge is taken for index i.
+  bool again(uint64_t i) const {
+    const uint64_t n = bound;
+    switch (relation) {
+#define X(name, get, rel) \
+  case name:              \
+    return get(i) rel get(n);
+      TG_INT_CMPS(X)
+#undef X
+    }
+    return false;
+  }
+  // The tail `t`, whose handler is `h` in table `labels`; false if it is not such a tail.
+  bool decode(const Ins& t, const void* const* labels) {
+    const void* const h = t.h;
+    index = t.a;
+    if (h == labels[x_inc_br_if_poll]) {
+      step = static_cast<uint32_t>(t.imm >> 32);
+      cost = static_cast<uint32_t>(t.imm);
+      relation = i32_ne;
+      return true;
+    }
+#define X(name, get, rel)                                                           \
+  if (h == labels[x_incp_##name] || h == labels[x_addp_##name]) {                   \
+    relation = name;                                                                \
+    wide = sizeof(get(uint64_t{0})) == 8;                                           \
+    const uint64_t hi = t.imm >> 32;                                                \
+    if (h == labels[x_addp_##name])                                                 \
+      step_slot = static_cast<int32_t>(hi);                                         \
+    else                                                                            \
+      step = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(hi))); \
+    bound_slot = t.b;                                                               \
+    cost = static_cast<uint32_t>(t.imm);                                            \
+    return true;                                                                    \
+  }
+    TG_INT_CMPS(X)
+#undef X
+#define X(name, get, rel)                      \
+  if (h == labels[x_incp_##name##_imm]) {      \
+    relation = name;                           \
+    step = static_cast<uint32_t>(t.imm >> 32); \
+    bound = static_cast<uint32_t>(t.imm);      \
+    cost = static_cast<uint32_t>(t.b);         \
+    return true;                               \
+  }
+    TG_I32_CMPS(X)
+#undef X
+    return false;
+  }
+  // The slots the loop writes (the index) and reads (step and bound), -1 where there is none.
+  void slots(std::vector<int32_t>& written, std::vector<int32_t>& read) const {
+    written.push_back(index);
+    if (step_slot >= 0)
+      read.push_back(step_slot);
+    if (bound_slot >= 0)
+      read.push_back(bound_slot);
+  }
+};
 
 // The form of sigma function `op` (x_i32_xrot2 ...) that adds a slot to its result, or 0; the
 // form that adds two slots is the handler after it.
@@ -2991,27 +3091,39 @@ void Translator::find_copy_loops() {
     code[i].h = h_[loop];
     ops_[i] = loop;
   }
-  // `c[j] += y * b[j]` unrolled by two, its two addresses moved on by constants, then its counted
-  // back-edge, every slot distinct (the loop keeps the addresses and the index in registers).
-  for (size_t i = 0; i + 2 < code.size(); ++i) {
+  // Loops that a whole-loop handler runs by itself: a body, then a counted back-edge to it
+  // (CountedTail); every slot the loop writes differs from every other slot it reads or writes.
+  const auto whole_loop = [&](size_t i, size_t tail_at, std::vector<int32_t> written,
+                              std::vector<int32_t> read, uint16_t loop) {
+    CountedTail tail;
+    const Ins& t = code[tail_at];
+    if (!tail.decode(t, h_) || t.d != -static_cast<int32_t>((tail_at - i) * sizeof(Ins)))
+      return;
+    tail.slots(written, read);
+    for (size_t p = 0; p < written.size(); ++p) {
+      for (size_t q = p + 1; q < written.size(); ++q)
+        if (written[p] == written[q])
+          return;
+      for (const int32_t r : read)
+        if (written[p] == r)
+          return;
+    }
+    code[i].h = h_[loop];
+    ops_[i] = loop;
+  };
+  for (size_t i = 0; i + 1 < code.size(); ++i) {
     const Ins& body = code[i];
-    const Ins& bump = code[i + 1];
-    const Ins& tail = code[i + 2];
-    bool const_bound = false;
-    const bool counts_down = ops_[i + 2] == x_inc_br_if_poll;
-    if (ops_[i] != x_f64_madd2_rmw || ops_[i + 1] != x_add2_i32 ||
-        (index_step(ops_[i + 2], tail, const_bound) == 0 && !counts_down) ||
-        tail.d != -2 * static_cast<int32_t>(sizeof(Ins)) || bump.d != body.d || bump.a != body.d ||
-        bump.b != body.b || static_cast<int32_t>(bump.x) != body.b)
-      continue;
-    std::vector<int32_t> slots = {body.d, body.b, static_cast<int32_t>(body.x), body.a, tail.a};
-    if (!counts_down && !const_bound)
-      slots.push_back(tail.b);
-    std::sort(slots.begin(), slots.end());
-    if (std::adjacent_find(slots.begin(), slots.end()) != slots.end())
-      continue;
-    code[i].h = h_[x_f64_madd2_loop];
-    ops_[i] = x_f64_madd2_loop;
+    // `c[j] += y * b[j]` unrolled by two, its two addresses moved on by constants.
+    if (i + 2 < code.size() && ops_[i] == x_f64_madd2_rmw && ops_[i + 1] == x_add2_i32) {
+      const Ins& bump = code[i + 1];
+      if (bump.d == body.d && bump.a == body.d && bump.b == body.b &&
+          static_cast<int32_t>(bump.x) == body.b)
+        whole_loop(i, i + 2, {body.d, body.b, static_cast<int32_t>(body.x)}, {body.a},
+                   x_f64_madd2_loop);
+    }
+    // `m[p] = k; p += stride`: a fill with a stride (a sieve's inner loop).
+    if (const uint16_t loop = store_bump_loop(ops_[i]); loop != 0)
+      whole_loop(i, i + 1, {body.a}, {body.d}, loop);
   }
 }
 
@@ -3378,6 +3490,159 @@ const Compiled* compiled(const Function& f, bool metered, const void* const* han
 #endif
 
 // Runs wasm function `entry` whose arguments are at `fp`; on success its results are at `fp`.
+// The loops that whole-loop handlers run by themselves (see find_copy_loops), out of the
+// interpreter's own function so that their addresses and index stay in registers: each makes
+// the same memory accesses, fuel charges, interruption checks and traps, in the same order, as
+// the instructions it stands for. It leaves ip at the loop's back-edge and the slots as those
+// instructions would when the loop ends, and returns false with `trap` set when it traps (which
+// ends the call: nothing reads the slots after it).
+template <bool Metering>
+struct WholeLoop {
+  uint64_t* fp;
+  uint8_t* mem;
+  uint64_t mem_size;
+  uint64_t fuel;  ///< what is left, read back after the loop
+  const std::atomic<bool>* interrupt;
+  const void* const* labels;
+
+  // The loop's back-edge (the handler checked its form), its step and bound read.
+  CountedTail counted_tail(const Ins& edge) const {
+    CountedTail tail;
+    tail.decode(edge, labels);
+    tail.start(fp);
+    return tail;
+  }
+
+  // Runs `loop` with the back-edge's test as a function of the index: the common relations as
+  // their own code, the others through CountedTail::again.
+  template <class Loop>
+  static bool with_relation(const CountedTail& tail, const Loop& loop) {
+    const uint64_t n = tail.bound;
+    switch (tail.relation) {
+      case CountedTail::i32_ne:
+        return loop([n](uint64_t i) { return u32(i) != u32(n); });
+      case CountedTail::i32_lt_u:
+        return loop([n](uint64_t i) { return u32(i) < u32(n); });
+      case CountedTail::i64_ne:
+        return loop([n](uint64_t i) { return i != n; });
+      case CountedTail::i64_le_u:
+        return loop([n](uint64_t i) { return i <= n; });
+      default:
+        return loop([&tail](uint64_t i) { return tail.again(i); });
+    }
+  }
+
+  // The back-edge's charge and interruption check; false (with `trap`) if it traps.
+  bool back_edge(const CountedTail& tail, TrapKind& trap) {
+    if constexpr (Metering) {
+      uint64_t left;
+      if (__builtin_sub_overflow(fuel, tail.cost, &left)) {
+        trap = TrapKind::out_of_fuel;
+        return false;
+      }
+      fuel = left;
+    }
+    if (interrupt->load(std::memory_order_relaxed)) {
+      trap = TrapKind::interrupted;
+      return false;
+    }
+    return true;
+  }
+
+  // ip[0] x_f64_madd2_rmw, ip[1] the x_add2_i32 that moves its two addresses on by constants,
+  // ip[2] the counted back-edge to ip[0].
+  [[gnu::noinline]] bool madd2(const Ins*& ip, TrapKind& trap) {
+    return with_relation(counted_tail(ip[2]),
+                         [&](const auto& again) { return madd2(ip, trap, again); });
+  }
+  template <class Again>
+  bool madd2(const Ins*& ip, TrapKind& trap, const Again& again) {
+    const double y = f64(fp[ip->a]);
+    const int32_t to = ip->d, from = ip->b, second = static_cast<int32_t>(ip->x);
+    const auto to_next = static_cast<uint32_t>(ip->imm);
+    const auto from_next = static_cast<uint32_t>(ip->imm >> 32);
+    const auto to_step = static_cast<uint32_t>(ip[1].imm);
+    const auto from_step = static_cast<uint32_t>(ip[1].imm >> 32);
+    ip += 2;
+    const CountedTail tail = counted_tail(*ip);  // (read again: cheaper than passing it)
+    uint8_t* const mem = this->mem;              // (locals: a store to memory cannot change them)
+    const uint64_t mem_size = this->mem_size;
+    uint32_t c0 = u32(fp[to]), b0 = u32(fp[from]), at = 0;
+    uint64_t i = fp[tail.index];
+    for (;;) {
+      if (uint64_t{c0} + sizeof(double) > mem_size || uint64_t{b0} + sizeof(double) > mem_size)
+        return out_of_bounds(trap);
+      uint64_t c, m;
+      std::memcpy(&c, mem + c0, sizeof c);
+      std::memcpy(&m, mem + b0, sizeof m);
+      uint64_t r = bits(f64(c) + y * f64(m));
+      std::memcpy(mem + c0, &r, sizeof r);
+      at = c0 + to_next;
+      const uint32_t b1 = b0 + from_next;
+      if (uint64_t{at} + sizeof(double) > mem_size || uint64_t{b1} + sizeof(double) > mem_size)
+        return out_of_bounds(trap);
+      std::memcpy(&c, mem + at, sizeof c);
+      std::memcpy(&m, mem + b1, sizeof m);
+      r = bits(f64(c) + y * f64(m));
+      std::memcpy(mem + at, &r, sizeof r);
+      c0 += to_step;
+      b0 += from_step;
+      i = tail.next(i);
+      if (!again(i))
+        break;
+      if (!back_edge(tail, trap))
+        return false;
+    }
+    fp[to] = c0;
+    fp[from] = b0;
+    fp[second] = at;
+    fp[tail.index] = i;
+    return true;
+  }
+
+  // ip[0] x_*_c_bump: m[u32(fp[a] + imm) + x] = b, then fp[a] += fp[d]; ip[1] the counted
+  // back-edge to it.
+  template <class T>
+  [[gnu::noinline]] bool store_bump(const Ins*& ip, TrapKind& trap) {
+    return with_relation(counted_tail(ip[1]),
+                         [&](const auto& again) { return store_bump<T>(ip, trap, again); });
+  }
+  template <class T, class Again>
+  bool store_bump(const Ins*& ip, TrapKind& trap, const Again& again) {
+    const T v = static_cast<T>(static_cast<uint64_t>(static_cast<int64_t>(ip->b)));
+    const auto offset = static_cast<uint32_t>(ip->imm);
+    const uint32_t stride = u32(fp[ip->d]);
+    const uint64_t memarg = ip->x;
+    const int32_t address = ip->a;
+    uint32_t at = u32(fp[address]);
+    ++ip;
+    const CountedTail tail = counted_tail(*ip);  // (read again: cheaper than passing it)
+    uint8_t* const mem = this->mem;              // (locals: a store to memory cannot change them)
+    const uint64_t mem_size = this->mem_size;
+    uint64_t i = fp[tail.index];
+    for (;;) {
+      const uint64_t ea = uint64_t{u32(at + offset)} + memarg;
+      if (ea + sizeof(T) > mem_size)
+        return out_of_bounds(trap);
+      std::memcpy(mem + ea, &v, sizeof(T));
+      at += stride;
+      i = tail.next(i);
+      if (!again(i))
+        break;
+      if (!back_edge(tail, trap))
+        return false;
+    }
+    fp[address] = at;
+    fp[tail.index] = i;
+    return true;
+  }
+
+  static bool out_of_bounds(TrapKind& trap) {
+    trap = TrapKind::memory_out_of_bounds;
+    return false;
+  }
+};
+
 template <bool Metering>
 [[gnu::hot]] bool run(Exec& ex, Function* entry, uint64_t* fp) {
   static const void* const kLabels[] = {
@@ -3447,7 +3712,8 @@ template <bool Metering>
 #define X(fam, w, op1, op2) &&L_##fam##_##w##_##op1##_##op2,
                                       TG_CHAIN_BINOPS(X)
 #undef X
-#define X(name, T) &&L_##name##_bump, &&L_##name##_k_bump, &&L_##name##_c_bump,
+#define X(name, T) \
+  &&L_##name##_bump, &&L_##name##_k_bump, &&L_##name##_c_bump, &&L_##name##_c_bump_loop,
                                           TG_STORES(X)
 #undef X
 #define X(copy, bytes) &&L_##copy##_to_sum, &&L_##copy##_loop, &&L_##copy##_to_sum_loop,
@@ -4068,58 +4334,12 @@ L_x_f64_madd2_rmw:
   TG_F64_MADD2(ip->d, ip->a, ip->b, static_cast<int32_t>(ip->x), ip->imm);
   TG_NEXT();
 L_x_f64_madd2_loop : {
-  // ip[0] x_f64_madd2_rmw, ip[1] the x_add2_i32 that moves its two addresses on, ip[2] the
-  // counted back-edge to ip[0], all their slots distinct (find_copy_loops): the three run here,
-  // one iteration after another, with the same memory accesses, fuel, interruption checks and
-  // traps as their handlers, but without dispatching between them and with the addresses and
-  // the index in registers. The slots get their last values when the loop ends; a trap ends
-  // the call, and nothing reads them after it.
-  const double y = f64(A);
-  const int32_t to = ip->d, from = ip->b, second = static_cast<int32_t>(ip->x);
-  const auto to_next = static_cast<uint32_t>(ip->imm),
-             from_next = static_cast<uint32_t>(ip->imm >> 32);
-  const auto to_step = static_cast<uint32_t>(ip[1].imm),
-             from_step = static_cast<uint32_t>(ip[1].imm >> 32);
-  ip += 2;
-  // The tail: `i += k` then `i != n` or `i < n` (incp, n a slot or a constant), or `i != 0`
-  // (x_inc_br_if_poll); its step is imm's high half in every form.
-  const void* const form = ip->h;
-  const bool counts_down = form == &&L_x_inc_br_if_poll;
-  const bool const_bound = form == &&L_incp_i32_ne_imm || form == &&L_incp_i32_lt_u_imm;
-  const bool less = form == &&L_incp_i32_lt_u || form == &&L_incp_i32_lt_u_imm;
-  const uint32_t bound = counts_down ? 0 : const_bound ? static_cast<uint32_t>(ip->imm) : u32(B);
-  const uint64_t cost = const_bound ? static_cast<uint32_t>(ip->b) : static_cast<uint32_t>(ip->imm);
-  const auto step = static_cast<uint32_t>(ip->imm >> 32);
-  uint32_t c0 = u32(fp[to]), b0 = u32(fp[from]), i = u32(A), at = 0;
-  for (;;) {
-    if (uint64_t{c0} + sizeof(double) > mem_size || uint64_t{b0} + sizeof(double) > mem_size)
-      TG_TRAP(memory_out_of_bounds);
-    uint64_t c, m;
-    std::memcpy(&c, mem + c0, sizeof c);
-    std::memcpy(&m, mem + b0, sizeof m);
-    uint64_t r = bits(f64(c) + y * f64(m));
-    std::memcpy(mem + c0, &r, sizeof r);
-    at = c0 + to_next;
-    const uint32_t b1 = b0 + from_next;
-    if (uint64_t{at} + sizeof(double) > mem_size || uint64_t{b1} + sizeof(double) > mem_size)
-      TG_TRAP(memory_out_of_bounds);
-    std::memcpy(&c, mem + at, sizeof c);
-    std::memcpy(&m, mem + b1, sizeof m);
-    r = bits(f64(c) + y * f64(m));
-    std::memcpy(mem + at, &r, sizeof r);
-    c0 += to_step;
-    b0 += from_step;
-    i += step;
-    if (less ? i >= bound : i == bound)
-      break;
-    TG_CHARGE(cost);
-    if (interrupt->load(std::memory_order_relaxed))
-      TG_TRAP(interrupted);
-  }
-  fp[to] = c0;
-  fp[from] = b0;
-  fp[second] = at;
-  A = i;
+  // (WholeLoop: the three instructions run as one loop with the addresses in registers.)
+  WholeLoop<Metering> loop{fp, mem, mem_size, fuel, interrupt, kLabels};
+  const bool ended = loop.madd2(ip, trap);
+  fuel = loop.fuel;
+  if (!ended)
+    goto L_trap;
   TG_FALL();
 }
 #undef TG_F64_MADD2
@@ -4566,6 +4786,18 @@ L_elem_drop:
   L_##name##_k_bump : TG_STORE_BUMP(name, T, uint64_t{u32(A + ip->imm)}, B);   \
   L_##name##_c_bump : TG_STORE_BUMP(name, T, uint64_t{u32(A + ip->imm)},       \
                                     static_cast<uint64_t>(static_cast<int64_t>(ip->b)));
+  TG_STORES(X)
+#undef X
+  // (WholeLoop: the store and its back-edge run as one loop with the address in a register.)
+#define X(name, T)                                                         \
+  L_##name##_c_bump_loop : {                                               \
+    WholeLoop<Metering> loop{fp, mem, mem_size, fuel, interrupt, kLabels}; \
+    const bool ended = loop.template store_bump<T>(ip, trap);              \
+    fuel = loop.fuel;                                                      \
+    if (!ended)                                                            \
+      goto L_trap;                                                         \
+    TG_FALL();                                                             \
+  }
   TG_STORES(X)
 #undef X
 #undef TG_LOAD
