@@ -3493,9 +3493,10 @@ const Compiled* compiled(const Function& f, bool metered, const void* const* han
 // The loops that whole-loop handlers run by themselves (see find_copy_loops), out of the
 // interpreter's own function so that their addresses and index stay in registers: each makes
 // the same memory accesses, fuel charges, interruption checks and traps, in the same order, as
-// the instructions it stands for. It leaves ip at the loop's back-edge and the slots as those
-// instructions would when the loop ends, and returns false with `trap` set when it traps (which
-// ends the call: nothing reads the slots after it).
+// the instructions it stands for. It returns the loop's back-edge, with the slots as those
+// instructions would leave them when the loop ends, or nullptr with `trap` set when it traps
+// (which ends the call: nothing reads the slots after it). (ip goes in and out by value: taking
+// the address of the interpreter's ip would keep it out of a register in every handler.)
 template <bool Metering>
 struct WholeLoop {
   uint64_t* fp;
@@ -3504,8 +3505,9 @@ struct WholeLoop {
   uint64_t fuel;  ///< what is left, read back after the loop
   const std::atomic<bool>* interrupt;
   const void* const* labels;
+  TrapKind trap = TrapKind::unreachable;  ///< why it trapped, when it returned nullptr
 
-  // The loop's back-edge (the handler checked its form), its step and bound read.
+  // The loop's back-edge (the translator checked its form), its step and bound read.
   CountedTail counted_tail(const Ins& edge) const {
     CountedTail tail;
     tail.decode(edge, labels);
@@ -3516,7 +3518,7 @@ struct WholeLoop {
   // Runs `loop` with the back-edge's test as a function of the index: the common relations as
   // their own code, the others through CountedTail::again.
   template <class Loop>
-  static bool with_relation(const CountedTail& tail, const Loop& loop) {
+  static const Ins* with_relation(const CountedTail& tail, const Loop& loop) {
     const uint64_t n = tail.bound;
     switch (tail.relation) {
       case CountedTail::i32_ne:
@@ -3533,7 +3535,7 @@ struct WholeLoop {
   }
 
   // The back-edge's charge and interruption check; false (with `trap`) if it traps.
-  bool back_edge(const CountedTail& tail, TrapKind& trap) {
+  bool back_edge(const CountedTail& tail) {
     if constexpr (Metering) {
       uint64_t left;
       if (__builtin_sub_overflow(fuel, tail.cost, &left)) {
@@ -3549,29 +3551,33 @@ struct WholeLoop {
     return true;
   }
 
+  const Ins* out_of_bounds() {
+    trap = TrapKind::memory_out_of_bounds;
+    return nullptr;
+  }
+
   // ip[0] x_f64_madd2_rmw, ip[1] the x_add2_i32 that moves its two addresses on by constants,
   // ip[2] the counted back-edge to ip[0].
-  [[gnu::noinline]] bool madd2(const Ins*& ip, TrapKind& trap) {
-    return with_relation(counted_tail(ip[2]),
-                         [&](const auto& again) { return madd2(ip, trap, again); });
+  [[gnu::noinline]] const Ins* madd2(const Ins* ip) {
+    return with_relation(counted_tail(ip[2]), [&](const auto& again) { return madd2(ip, again); });
   }
   template <class Again>
-  bool madd2(const Ins*& ip, TrapKind& trap, const Again& again) {
+  const Ins* madd2(const Ins* ip, const Again& again) {
     const double y = f64(fp[ip->a]);
     const int32_t to = ip->d, from = ip->b, second = static_cast<int32_t>(ip->x);
     const auto to_next = static_cast<uint32_t>(ip->imm);
     const auto from_next = static_cast<uint32_t>(ip->imm >> 32);
     const auto to_step = static_cast<uint32_t>(ip[1].imm);
     const auto from_step = static_cast<uint32_t>(ip[1].imm >> 32);
-    ip += 2;
-    const CountedTail tail = counted_tail(*ip);  // (read again: cheaper than passing it)
-    uint8_t* const mem = this->mem;              // (locals: a store to memory cannot change them)
+    const Ins* const edge = ip + 2;
+    const CountedTail tail = counted_tail(*edge);  // (read again: cheaper than passing it)
+    uint8_t* const mem = this->mem;                // (locals: a store to memory cannot change them)
     const uint64_t mem_size = this->mem_size;
     uint32_t c0 = u32(fp[to]), b0 = u32(fp[from]), at = 0;
     uint64_t i = fp[tail.index];
     for (;;) {
       if (uint64_t{c0} + sizeof(double) > mem_size || uint64_t{b0} + sizeof(double) > mem_size)
-        return out_of_bounds(trap);
+        return out_of_bounds();
       uint64_t c, m;
       std::memcpy(&c, mem + c0, sizeof c);
       std::memcpy(&m, mem + b0, sizeof m);
@@ -3580,7 +3586,7 @@ struct WholeLoop {
       at = c0 + to_next;
       const uint32_t b1 = b0 + from_next;
       if (uint64_t{at} + sizeof(double) > mem_size || uint64_t{b1} + sizeof(double) > mem_size)
-        return out_of_bounds(trap);
+        return out_of_bounds();
       std::memcpy(&c, mem + at, sizeof c);
       std::memcpy(&m, mem + b1, sizeof m);
       r = bits(f64(c) + y * f64(m));
@@ -3590,56 +3596,51 @@ struct WholeLoop {
       i = tail.next(i);
       if (!again(i))
         break;
-      if (!back_edge(tail, trap))
-        return false;
+      if (!back_edge(tail))
+        return nullptr;
     }
     fp[to] = c0;
     fp[from] = b0;
     fp[second] = at;
     fp[tail.index] = i;
-    return true;
+    return edge;
   }
 
   // ip[0] x_*_c_bump: m[u32(fp[a] + imm) + x] = b, then fp[a] += fp[d]; ip[1] the counted
   // back-edge to it.
   template <class T>
-  [[gnu::noinline]] bool store_bump(const Ins*& ip, TrapKind& trap) {
+  [[gnu::noinline]] const Ins* store_bump(const Ins* ip) {
     return with_relation(counted_tail(ip[1]),
-                         [&](const auto& again) { return store_bump<T>(ip, trap, again); });
+                         [&](const auto& again) { return store_bump<T>(ip, again); });
   }
   template <class T, class Again>
-  bool store_bump(const Ins*& ip, TrapKind& trap, const Again& again) {
+  const Ins* store_bump(const Ins* ip, const Again& again) {
     const T v = static_cast<T>(static_cast<uint64_t>(static_cast<int64_t>(ip->b)));
     const auto offset = static_cast<uint32_t>(ip->imm);
     const uint32_t stride = u32(fp[ip->d]);
     const uint64_t memarg = ip->x;
     const int32_t address = ip->a;
-    uint32_t at = u32(fp[address]);
-    ++ip;
-    const CountedTail tail = counted_tail(*ip);  // (read again: cheaper than passing it)
-    uint8_t* const mem = this->mem;              // (locals: a store to memory cannot change them)
+    const Ins* const edge = ip + 1;
+    const CountedTail tail = counted_tail(*edge);  // (read again: cheaper than passing it)
+    uint8_t* const mem = this->mem;                // (locals: a store to memory cannot change them)
     const uint64_t mem_size = this->mem_size;
+    uint32_t at = u32(fp[address]);
     uint64_t i = fp[tail.index];
     for (;;) {
       const uint64_t ea = uint64_t{u32(at + offset)} + memarg;
       if (ea + sizeof(T) > mem_size)
-        return out_of_bounds(trap);
+        return out_of_bounds();
       std::memcpy(mem + ea, &v, sizeof(T));
       at += stride;
       i = tail.next(i);
       if (!again(i))
         break;
-      if (!back_edge(tail, trap))
-        return false;
+      if (!back_edge(tail))
+        return nullptr;
     }
     fp[address] = at;
     fp[tail.index] = i;
-    return true;
-  }
-
-  static bool out_of_bounds(TrapKind& trap) {
-    trap = TrapKind::memory_out_of_bounds;
-    return false;
+    return edge;
   }
 };
 
@@ -3780,6 +3781,11 @@ template <bool Metering>
   do {                     \
     trap = TrapKind::kind; \
     goto L_trap;           \
+  } while (0)
+#define TG_TRAP_AS(kind) \
+  do {                   \
+    trap = (kind);       \
+    goto L_trap;         \
   } while (0)
 // The borrow of one subtraction is the out-of-fuel test (sub, jb); fuel is unchanged on a trap.
 #define TG_CHARGE(units)                                \
@@ -4336,10 +4342,11 @@ L_x_f64_madd2_rmw:
 L_x_f64_madd2_loop : {
   // (WholeLoop: the three instructions run as one loop with the addresses in registers.)
   WholeLoop<Metering> loop{fp, mem, mem_size, fuel, interrupt, kLabels};
-  const bool ended = loop.madd2(ip, trap);
+  const Ins* const edge = loop.madd2(ip);
   fuel = loop.fuel;
-  if (!ended)
-    goto L_trap;
+  if (edge == nullptr)
+    TG_TRAP_AS(loop.trap);
+  ip = edge;
   TG_FALL();
 }
 #undef TG_F64_MADD2
@@ -4792,10 +4799,11 @@ L_elem_drop:
 #define X(name, T)                                                         \
   L_##name##_c_bump_loop : {                                               \
     WholeLoop<Metering> loop{fp, mem, mem_size, fuel, interrupt, kLabels}; \
-    const bool ended = loop.template store_bump<T>(ip, trap);              \
+    const Ins* const edge = loop.template store_bump<T>(ip);               \
     fuel = loop.fuel;                                                      \
-    if (!ended)                                                            \
-      goto L_trap;                                                         \
+    if (edge == nullptr)                                                   \
+      TG_TRAP_AS(loop.trap);                                               \
+    ip = edge;                                                             \
     TG_FALL();                                                             \
   }
   TG_STORES(X)
@@ -5196,6 +5204,7 @@ L_host_trap:
 #undef TG_NEXT
 #undef TG_JUMP
 #undef TG_TRAP
+#undef TG_TRAP_AS
 #undef TG_CHARGE
 #undef TG_ZERO_LOCALS
 #undef D
