@@ -3,6 +3,7 @@
 #include "runtime/interp/interpreter.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <climits>
@@ -191,8 +192,16 @@ struct ByteScan {
   uint32_t offset, bound;             ///< address constant; the bound when it is a constant
   uint32_t memarg;                    ///< x_scan_load: the read's offset (after the i32 sum)
   bool two_slots, bound_const, less;  ///< address index + base; bound in `bound`; i < n, not i != n
-  bool replay_previous;               ///< x_scan_load: the last two iterations run as they are
   int32_t copy_to, copy_from;         ///< x_scan_load: the head's copy first, or -1
+  // x_scan_load, when the last iteration does not make again every write of those skipped: what
+  // the one before it leaves in each slot it writes, a function of its index and its byte.
+  struct Effect {
+    int32_t slot;
+    bool from_index;  ///< fp[slot] = index + offset (i32), else by_byte[byte]
+    uint32_t offset;
+    std::array<uint64_t, 256> by_byte;
+  };
+  std::vector<Effect> effects;
 };
 
 struct Compiled {
@@ -3140,13 +3149,12 @@ void Translator::find_copy_loops() {
 // - x_scan_load: the head is a plain byte read (i32.load8_u, _k, _r, or _k after a copy), and the
 //   body may also write slots: from the byte (range checks, bit tests, add-and-branch), or copies
 //   and sums of the index (LLVM's phi copies, `j = i; ...; i = j + 1`). The head skips the
-//   iterations that go on, then runs the rest as they are, from one of two places:
-//   - the last iteration, when every slot an iteration that goes on writes holds a value worked
-//     out from the byte and is written by every iteration, whichever way it goes, before it
-//     leaves the loop;
-//   - otherwise the one before the last (replay_previous), when what an iteration that goes on
-//     leaves in each slot it writes depends on the index and the byte alone: that iteration
-//     then sets them all as the skipped ones would have.
+//   iterations that go on, then runs the last one as it is. That is right as it stands when
+//   every slot an iteration that goes on writes holds a value worked out from the byte and is
+//   written by every iteration, whichever way it goes, before it leaves the loop. Otherwise
+//   every iteration that goes on must write the same slots, each with the index plus the same
+//   constant or with a value worked out from its byte (ByteScan::effects): the head then makes
+//   the writes of the last iteration skipped itself before running the last one.
 void Translator::find_byte_scans() {
   if (metered_)
     return;
@@ -3233,6 +3241,9 @@ void Translator::find_byte_scans() {
     uint64_t going_on = 0;   // slots (bits over `slots`) an iteration that goes on writes
     uint64_t every_path = ~0ull;      // slots every iteration writes before it leaves
     uint64_t every_going_on = ~0ull;  // slots every iteration that goes on writes
+    // What an iteration that goes on leaves in each slot, by slot (over `slots`).
+    uint8_t effect_kinds[12] = {};
+    std::vector<ByteScan::Effect> effects(12);
     int32_t slots[12] = {byte};
     size_t slot_count = 1;
     for (uint32_t v = 0; v < 256 && ok; ++v) {
@@ -3345,9 +3356,21 @@ void Translator::find_byte_scans() {
         // The tail must see the index one more than at the iteration's start (incp adds it).
         uint64_t at_edge = 0;
         ok = read(index, at_edge) == kIndex && at_edge == (steps ? 0u : 1u);
-        for (size_t k = 0; k < slot_count; ++k)
-          if ((written >> k & 1) != 0 && kinds[k] == kUnknown)
+        for (size_t k = 0; k < slot_count && ok; ++k) {
+          if ((written >> k & 1) == 0)
+            continue;
+          // What this byte leaves in the slot; every byte that goes on must leave the same kind
+          // (and an index-based value with the same offset).
+          if (kinds[k] == kUnknown ||
+              (effect_kinds[k] != kUnknown && effect_kinds[k] != kinds[k]) ||
+              (kinds[k] == kIndex && effect_kinds[k] == kIndex && effects[k].offset != values[k])) {
             from_index = false;
+            continue;
+          }
+          effect_kinds[k] = kinds[k];
+          effects[k].offset = static_cast<uint32_t>(values[k]);
+          effects[k].by_byte[v] = values[k];
+        }
         going_on |= written;
         every_going_on &= written;
         scan->action[v] = 0;
@@ -3374,7 +3397,15 @@ void Translator::find_byte_scans() {
     const bool last_only = from_byte_only && (going_on & ~every_path) == 0;
     if (replay && !last_only && (!from_index || going_on != every_going_on))
       continue;
-    scan->replay_previous = replay && !last_only;
+    if (replay && !last_only) {
+      for (size_t k = 0; k < slot_count; ++k) {
+        if ((going_on >> k & 1) == 0)
+          continue;
+        effects[k].slot = slots[k];
+        effects[k].from_index = effect_kinds[k] == kIndex;
+        scan->effects.push_back(effects[k]);
+      }
+    }
     for (size_t k = 1; k < exit_count; ++k)
       scan->exits[k] = code.data() + exits[k];
     const uint16_t scan_op = replay ? x_scan_load : x_scan_bytes;
@@ -3962,8 +3993,13 @@ L_x_scan_load : {
     i = next;
     TG_SCAN_POLL();
   }
-  if (s.replay_previous && i != first)
-    i = u32(i - 1);
+  if (!s.effects.empty() && i != first) {
+    // The iterations skipped: their last one's writes (its byte was in bounds).
+    const uint32_t previous = u32(i - 1);
+    const uint8_t c = mem[uint64_t{u32(base + previous)} + s.memarg];
+    for (const ByteScan::Effect& e : s.effects)
+      fp[e.slot] = e.from_index ? uint64_t{u32(previous + e.offset)} : e.by_byte[c];
+  }
   fp[s.index] = i;
   if (s.copy_to >= 0)
     fp[s.copy_to] = fp[s.copy_from];
