@@ -1122,7 +1122,7 @@ struct CountedTail {
 #undef X
     return false;
   }
-  // The slots the loop writes (the index) and reads (step and bound), -1 where there is none.
+  // Adds the slot the back-edge writes (the index) and those it reads (a step or bound slot).
   void slots(std::vector<int32_t>& written, std::vector<int32_t>& read) const {
     written.push_back(index);
     if (step_slot >= 0)
